@@ -1,0 +1,96 @@
+//! The state a running host shares between the tick, the API and the
+//! WebSocket hub. Each field is owned by one writer, named in its comment.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+
+use crate::alert::AlertEngine;
+use crate::config::Config;
+use crate::model::Sample;
+use crate::plugins::{PluginKind, PluginStats};
+use crate::rules::RuleError;
+use crate::server::Hub;
+use crate::store::{Store, StoreError};
+use crate::window::SampleWindow;
+
+/// One plugin as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginView {
+    /// Plugin name.
+    pub name: String,
+    /// Its world.
+    pub kind: PluginKind,
+    /// Health and counters (collectors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<PluginStats>,
+}
+
+/// Rule scripts as the API shows them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RulesView {
+    /// Scripts that compiled.
+    pub scripts: Vec<String>,
+    /// Scripts that failed to compile.
+    pub compile_errors: Vec<RuleError>,
+    /// Scripts that failed at run time on the latest tick.
+    pub runtime_errors: Vec<RuleError>,
+}
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated config (never changes while running).
+    pub config: Arc<Config>,
+    /// The store.
+    pub store: Store,
+    /// Recent points; written by the tick and by ingestion.
+    pub window: Arc<RwLock<SampleWindow>>,
+    /// Alert state; written by the tick.
+    pub alerts: Arc<Mutex<AlertEngine>>,
+    /// WebSocket fan-out.
+    pub hub: Hub,
+    /// The latest `metrics_update` data; written by the tick.
+    pub current: Arc<RwLock<serde_json::Value>>,
+    /// Plugin status; written by the tick.
+    pub plugins: Arc<RwLock<Vec<PluginView>>>,
+    /// Rule status; written by the tick.
+    pub rules: Arc<RwLock<RulesView>>,
+    /// Samples committed to the store since start, from every source.
+    pub stored_total: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// State around an open store.
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            config: Arc::new(config),
+            store,
+            window: Default::default(),
+            alerts: Default::default(),
+            hub: Hub::new(),
+            current: Arc::new(RwLock::new(serde_json::Value::Null)),
+            plugins: Default::default(),
+            rules: Default::default(),
+            stored_total: Default::default(),
+        }
+    }
+
+    /// Stores samples durably, then makes them visible to rules and the
+    /// dashboard. Samples are in the window only once they are on disk, so
+    /// nothing is shown that a crash could take back.
+    pub async fn record(&self, samples: Vec<Sample>) -> Result<usize, StoreError> {
+        if samples.is_empty() {
+            return Ok(0);
+        }
+        let stored = self.store.append(samples.clone()).await?;
+        self.stored_total
+            .fetch_add(stored as u64, Ordering::Relaxed);
+        self.window
+            .write()
+            .expect("window lock")
+            .insert_all(&samples);
+        Ok(stored)
+    }
+}

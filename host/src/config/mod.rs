@@ -1,0 +1,280 @@
+//! Configuration: the TOML file as written (`RawConfig`) and the validated
+//! `Config` the rest of the host uses. Defaults are the original system's.
+
+mod channel;
+mod plugin;
+mod secret;
+mod threshold;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use channel::{
+    Channel, ChannelFilters, ChannelSettings, ChannelType, ChatWebhookSettings, EmailSettings,
+    SmtpAuth, SmtpSettings, WebhookSettings,
+};
+pub use plugin::{DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits};
+pub use secret::{REDACTED, Secret};
+pub use threshold::{Direction, Threshold};
+
+/// The default configuration file, with comments; `perfwatch config default`
+/// prints it and a test checks it equals the built-in defaults.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
+
+/// Default listen address: loopback, so nothing is exposed unless asked.
+pub const DEFAULT_BIND: &str = "127.0.0.1";
+/// Default HTTP/WebSocket port (the original's).
+pub const DEFAULT_PORT: u16 = 8080;
+/// Default tick length in ms (the original's `updateInterval`).
+pub const DEFAULT_UPDATE_INTERVAL_MS: u64 = 5000;
+/// Shortest tick allowed: below this, collection overhead dominates and
+/// per-tick fsyncs (≈4 ms here) eat a noticeable share of a core.
+pub const MIN_UPDATE_INTERVAL_MS: u64 = 100;
+/// Default days of raw samples kept (the original's `retentionDays`).
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Default database directory.
+pub const DEFAULT_DATA_DIR: &str = "./perfwatch-data";
+/// Default plugin directory: where `cargo xtask plugins` puts components.
+pub const DEFAULT_PLUGINS_DIR: &str = "./plugins/dist";
+/// Default rules directory: the shipped rules when run from the repository.
+pub const DEFAULT_RULES_DIR: &str = "./rules";
+/// Default export directory (the original's `exportPath`).
+pub const DEFAULT_EXPORT_PATH: &str = "./analysis-reports";
+
+/// A configuration that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// The config file as written. Every key is optional; missing keys take
+/// the `DEFAULT_*` values above.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_bind")]
+    bind: String,
+    #[serde(default = "default_port")]
+    port: u16,
+    #[serde(default = "default_update_interval")]
+    update_interval: u64,
+    #[serde(default = "default_retention_days")]
+    retention_days: u32,
+    #[serde(default = "default_data_dir")]
+    data_dir: PathBuf,
+    #[serde(default = "default_plugins_dir")]
+    plugins_dir: PathBuf,
+    #[serde(default = "default_rules_dir")]
+    rules_dir: PathBuf,
+    #[serde(default = "default_export_path")]
+    export_path: PathBuf,
+    #[serde(default)]
+    alerting: RawAlerting,
+    #[serde(default = "threshold::default_thresholds")]
+    thresholds: Vec<Threshold>,
+    #[serde(default = "plugin::default_plugins")]
+    plugins: Vec<PluginConfig>,
+}
+
+fn default_bind() -> String {
+    DEFAULT_BIND.to_owned()
+}
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+fn default_update_interval() -> u64 {
+    DEFAULT_UPDATE_INTERVAL_MS
+}
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+fn default_data_dir() -> PathBuf {
+    DEFAULT_DATA_DIR.into()
+}
+fn default_plugins_dir() -> PathBuf {
+    DEFAULT_PLUGINS_DIR.into()
+}
+fn default_rules_dir() -> PathBuf {
+    DEFAULT_RULES_DIR.into()
+}
+fn default_export_path() -> PathBuf {
+    DEFAULT_EXPORT_PATH.into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerting {
+    #[serde(default = "default_alerting_enabled")]
+    enabled: bool,
+    #[serde(default = "default_channels")]
+    channels: Vec<channel::RawChannel>,
+}
+
+impl Default for RawAlerting {
+    fn default() -> Self {
+        Self {
+            enabled: default_alerting_enabled(),
+            channels: default_channels(),
+        }
+    }
+}
+
+fn default_alerting_enabled() -> bool {
+    true
+}
+
+/// One console channel, as in the original `defaultDashboardConfig`.
+fn default_channels() -> Vec<channel::RawChannel> {
+    vec![channel::RawChannel {
+        kind: ChannelType::Console,
+        config: toml::Table::new(),
+        enabled: true,
+        filters: ChannelFilters::default(),
+    }]
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Listen address.
+    pub bind: IpAddr,
+    /// Listen port; 0 picks a free one.
+    pub port: u16,
+    /// Time between ticks.
+    #[serde(rename = "update_interval", serialize_with = "as_millis")]
+    pub update_interval: Duration,
+    /// Days raw samples are kept.
+    pub retention_days: u32,
+    /// Database directory.
+    pub data_dir: PathBuf,
+    /// Plugin component directory.
+    pub plugins_dir: PathBuf,
+    /// Rule script directory.
+    pub rules_dir: PathBuf,
+    /// Export directory.
+    pub export_path: PathBuf,
+    /// Notification settings.
+    pub alerting: AlertingConfig,
+    /// Warning/critical thresholds.
+    pub thresholds: Vec<Threshold>,
+    /// Per-plugin settings and grants.
+    pub plugins: Vec<PluginConfig>,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// `[alerting]`, validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertingConfig {
+    /// Whether notifications are delivered at all.
+    pub enabled: bool,
+    /// Configured channels.
+    pub channels: Vec<Channel>,
+}
+
+impl Config {
+    /// The built-in defaults.
+    pub fn defaults() -> Self {
+        Self::from_toml_str("", "defaults").expect("the built-in defaults are valid")
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        raw.validate().map_err(|message| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            message,
+        })
+    }
+
+    /// The address the server binds.
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        (self.bind, self.port).into()
+    }
+
+    /// The config as JSON with every secret replaced by [`REDACTED`]: safe
+    /// for the API and the WebSocket stream.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("config serialises")
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, String> {
+        let bind: IpAddr = self.bind.parse().map_err(|_| {
+            format!(
+                "`bind`: {:?} is not an IP address (for example \"127.0.0.1\" or \"::1\")",
+                self.bind
+            )
+        })?;
+        if self.update_interval < MIN_UPDATE_INTERVAL_MS {
+            return Err(format!(
+                "`update_interval` is {} ms; it must be at least {MIN_UPDATE_INTERVAL_MS} ms",
+                self.update_interval
+            ));
+        }
+        if self.retention_days == 0 {
+            return Err("`retention_days` must be at least 1".to_owned());
+        }
+        let channels = self
+            .alerting
+            .channels
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let kind = raw.kind;
+                let mut channel =
+                    channel::validate_channel(raw, &format!("alerting.channels[{i}]"))?;
+                channel.name = format!("{}#{i}", kind.as_str());
+                Ok(channel)
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let thresholds = threshold::validate_thresholds(self.thresholds)?;
+        let plugins = plugin::validate_plugins(self.plugins)?;
+        Ok(Config {
+            bind,
+            port: self.port,
+            update_interval: Duration::from_millis(self.update_interval),
+            retention_days: self.retention_days,
+            data_dir: self.data_dir,
+            plugins_dir: self.plugins_dir,
+            rules_dir: self.rules_dir,
+            export_path: self.export_path,
+            alerting: AlertingConfig {
+                enabled: self.alerting.enabled,
+                channels,
+            },
+            thresholds,
+            plugins,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

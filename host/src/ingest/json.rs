@@ -1,0 +1,314 @@
+//! The JSON batch format of `POST /api/v1/metrics`:
+//! `[{"metric": "agents.avgResponseTime", "value": 250, "unit": "ms",
+//!    "labels": {"agent": "coder-1"}, "timestamp": 1764200000000}]`.
+//!
+//! Each sample is validated on its own: one bad sample is reported by its
+//! index and never costs the valid samples of the same batch.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::model::{Labels, MetricKind, Sample, canonical_metric_name, known_unit};
+
+/// Most samples one request may carry; larger batches should be split
+/// (the body limit stops them earlier in practice).
+pub const MAX_BATCH_SAMPLES: usize = 100_000;
+
+/// Earliest accepted timestamp, 2000-01-01. Anything earlier is almost
+/// certainly seconds sent where milliseconds are expected.
+const MIN_TIMESTAMP_MS: i64 = 946_684_800_000;
+/// How far in the future a timestamp may be: clocks drift, but a sample
+/// from tomorrow would sit at the head of every query.
+const MAX_FUTURE_MS: i64 = 3_600_000;
+
+const FIELDS: &[&str] = &["metric", "value", "unit", "labels", "timestamp", "kind"];
+
+/// Why the whole body was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BatchError {
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    #[error("the body must be a JSON array of samples, got {0}")]
+    NotAnArray(&'static str),
+    #[error(
+        "the batch holds {count} samples; at most {MAX_BATCH_SAMPLES} are accepted per request"
+    )]
+    TooMany { count: usize },
+}
+
+/// One refused sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// Position in the array.
+    pub index: usize,
+    /// What is wrong with it.
+    pub error: String,
+}
+
+/// The valid samples and the refused ones.
+#[derive(Debug, Default)]
+pub struct ParsedBatch {
+    pub samples: Vec<Sample>,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses a request body. `now_ms` stamps samples without a timestamp and
+/// bounds how far ahead a timestamp may be.
+pub fn parse_json_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| BatchError::Malformed(e.to_string()))?;
+    let items = match value {
+        Value::Array(items) => items,
+        other => return Err(BatchError::NotAnArray(json_type(&other))),
+    };
+    if items.len() > MAX_BATCH_SAMPLES {
+        return Err(BatchError::TooMany { count: items.len() });
+    }
+    let mut batch = ParsedBatch {
+        samples: Vec::with_capacity(items.len()),
+        rejected: Vec::new(),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        match parse_sample(item, now_ms) {
+            Ok(s) => batch.samples.push(s),
+            Err(error) => batch.rejected.push(Rejection { index, error }),
+        }
+    }
+    Ok(batch)
+}
+
+fn parse_sample(item: Value, now_ms: i64) -> Result<Sample, String> {
+    let Value::Object(mut obj) = item else {
+        return Err(format!(
+            "a sample must be an object, got {}",
+            json_type(&item)
+        ));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown field `{unknown}`; a sample has {}",
+            FIELDS.join(", ")
+        ));
+    }
+    let metric = match obj.remove("metric") {
+        Some(Value::String(m)) => canonical_metric_name(&m).map_err(|e| e.to_string())?,
+        Some(other) => {
+            return Err(format!(
+                "`metric` must be a string, got {}",
+                json_type(&other)
+            ));
+        }
+        None => return Err("missing field `metric`".to_owned()),
+    };
+    let value = match obj.remove("value") {
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("`value` of `{metric}` is not a finite number"))?,
+        Some(other) => {
+            return Err(format!(
+                "`value` of `{metric}` must be a number, got {}",
+                json_type(&other)
+            ));
+        }
+        None => return Err(format!("missing field `value` for `{metric}`")),
+    };
+    let unit = match obj.remove("unit") {
+        None | Some(Value::Null) => known_unit(&metric).unwrap_or_default().to_owned(),
+        Some(Value::String(u)) if u.len() <= 32 => u,
+        Some(Value::String(_)) => {
+            return Err(format!("`unit` of `{metric}` is longer than 32 bytes"));
+        }
+        Some(other) => {
+            return Err(format!(
+                "`unit` of `{metric}` must be a string, got {}",
+                json_type(&other)
+            ));
+        }
+    };
+    let kind = match obj.remove("kind") {
+        None | Some(Value::Null) => MetricKind::Gauge,
+        Some(Value::String(k)) if k == "gauge" => MetricKind::Gauge,
+        Some(Value::String(k)) if k == "counter" => MetricKind::Counter,
+        Some(other) => {
+            return Err(format!(
+                "`kind` of `{metric}` must be \"gauge\" or \"counter\", got {other}"
+            ));
+        }
+    };
+    let labels = match obj.remove("labels") {
+        None | Some(Value::Null) => Labels::new(),
+        Some(Value::Object(map)) => {
+            parse_labels(map).map_err(|e| format!("`labels` of `{metric}`: {e}"))?
+        }
+        Some(other) => {
+            return Err(format!(
+                "`labels` of `{metric}` must be an object, got {}",
+                json_type(&other)
+            ));
+        }
+    };
+    let timestamp_ms = match obj.remove("timestamp") {
+        None | Some(Value::Null) => now_ms,
+        Some(Value::Number(n)) => {
+            let ts = n.as_i64().ok_or_else(|| {
+                format!("`timestamp` of `{metric}` must be an integer count of milliseconds since the epoch")
+            })?;
+            if ts < MIN_TIMESTAMP_MS {
+                return Err(format!(
+                    "`timestamp` {ts} of `{metric}` is before the year 2000; timestamps are epoch milliseconds, not seconds"
+                ));
+            }
+            if ts > now_ms + MAX_FUTURE_MS {
+                return Err(format!(
+                    "`timestamp` {ts} of `{metric}` is more than an hour in the future"
+                ));
+            }
+            ts
+        }
+        Some(other) => {
+            return Err(format!(
+                "`timestamp` of `{metric}` must be a number, got {}",
+                json_type(&other)
+            ));
+        }
+    };
+    Ok(Sample {
+        metric,
+        value,
+        unit,
+        kind,
+        labels,
+        timestamp_ms,
+    })
+}
+
+fn parse_labels(map: Map<String, Value>) -> Result<Labels, String> {
+    let mut pairs = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        match v {
+            Value::String(s) => pairs.push((k, s)),
+            other => {
+                return Err(format!(
+                    "label `{k}` must be a string, got {}",
+                    json_type(&other)
+                ));
+            }
+        }
+    }
+    Labels::try_from_pairs(pairs)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_200_000_000;
+
+    /// Parses `body` and renders the outcome as `ok:<metric>=<value>` and
+    /// `err[i]:<message>` lines.
+    fn check(body: &str) -> Vec<String> {
+        match parse_json_batch(body.as_bytes(), NOW) {
+            Err(e) => vec![format!("batch:{e}")],
+            Ok(b) => b
+                .samples
+                .iter()
+                .map(|s| format!("ok:{}={}", s.metric, s.value))
+                .chain(
+                    b.rejected
+                        .iter()
+                        .map(|r| format!("err[{}]:{}", r.index, r.error)),
+                )
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_documented_sample_is_accepted_with_all_fields() {
+        let body = r#"[{"metric": "agents.avgResponseTime", "value": 250, "unit": "ms",
+                        "labels": {"agent": "coder-1"}, "timestamp": 1764200000000}]"#;
+        let batch = parse_json_batch(body.as_bytes(), NOW).unwrap();
+        let s = &batch.samples[0];
+        assert_eq!(
+            (s.metric.as_str(), s.value, s.unit.as_str()),
+            ("agents.avgResponseTime", 250.0, "ms")
+        );
+        assert_eq!(s.labels.get("agent"), Some("coder-1"));
+        assert_eq!(s.timestamp_ms, 1_764_200_000_000);
+    }
+
+    #[test]
+    fn optional_fields_default_sensibly() {
+        let batch =
+            parse_json_batch(br#"[{"metric": "system.cpu_usage", "value": 1.5}]"#, NOW).unwrap();
+        let s = &batch.samples[0];
+        assert_eq!(
+            s.metric, "system.cpuUsage",
+            "aliases map to the canonical series"
+        );
+        assert_eq!(s.unit, "%", "known metrics get their documented unit");
+        assert_eq!(s.timestamp_ms, NOW);
+    }
+
+    #[test]
+    fn a_bad_sample_is_reported_by_index_and_spares_the_rest() {
+        let out = check(
+            r#"[{"metric":"a.b","value":1},{"metric":"a.b","value":"high"},{"value":2},{"metric":"c.d","value":3}]"#,
+        );
+        assert_eq!(
+            out,
+            [
+                "ok:a.b=1",
+                "ok:c.d=3",
+                "err[1]:`value` of `a.b` must be a number, got a string",
+                "err[2]:missing field `metric`",
+            ]
+        );
+    }
+
+    #[test]
+    fn whole_body_problems_are_named() {
+        assert!(check("[{").concat().starts_with("batch:malformed JSON"));
+        assert_eq!(
+            check(r#"{"metric":"a.b"}"#),
+            ["batch:the body must be a JSON array of samples, got an object"]
+        );
+        // JSON has no NaN or Infinity; a number too large for f64 is refused too.
+        assert!(check(r#"[{"metric":"a.b","value":NaN}]"#)[0].starts_with("batch:malformed JSON"));
+        assert!(
+            check(r#"[{"metric":"a.b","value":1e999}]"#)[0].starts_with("batch:malformed JSON")
+        );
+    }
+
+    #[test]
+    fn timestamps_in_seconds_or_far_future_are_refused() {
+        let out = check(r#"[{"metric":"a.b","value":1,"timestamp":1764200000}]"#);
+        assert!(out[0].contains("not seconds"), "{out:?}");
+        let out = check(&format!(
+            r#"[{{"metric":"a.b","value":1,"timestamp":{}}}]"#,
+            NOW + 2 * 3_600_000
+        ));
+        assert!(out[0].contains("future"), "{out:?}");
+    }
+
+    #[test]
+    fn typos_and_bad_labels_are_refused() {
+        let out = check(r#"[{"metric":"a.b","vlaue":1}]"#);
+        assert!(out[0].contains("unknown field `vlaue`"), "{out:?}");
+        let out = check(r#"[{"metric":"a.b","value":1,"labels":{"agent":7}}]"#);
+        assert!(out[0].contains("label `agent` must be a string"), "{out:?}");
+        let out = check(r#"[{"metric":"bad name","value":1}]"#);
+        assert!(out[0].contains("contains ' '"), "{out:?}");
+    }
+}

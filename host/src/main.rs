@@ -1,0 +1,104 @@
+//! The `perfwatch` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use perfwatch::config::{Config, DEFAULT_CONFIG_TOML};
+
+#[derive(Parser)]
+#[command(
+    name = "perfwatch",
+    version,
+    about = "Performance monitoring for agent systems"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the monitor: collect, store, alert and serve the API and /ws.
+    Serve {
+        /// Config file (TOML); the built-in defaults when left out.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print or check configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the complete default configuration, with comments.
+    Default,
+    /// Validate a config file; exits non-zero and names the key on error.
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config {
+            action: ConfigAction::Default,
+        } => {
+            print!("{DEFAULT_CONFIG_TOML}");
+            Ok(())
+        }
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
+            let config = Config::load(&file)?;
+            println!(
+                "{}: ok ({} thresholds, {} channels, {} plugin entries)",
+                file.display(),
+                config.thresholds.len(),
+                config.alerting.channels.len(),
+                config.plugins.len()
+            );
+            Ok(())
+        }
+        Command::Serve { config } => {
+            init_logging();
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => Config::defaults(),
+            };
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(perfwatch::serve::run(config))
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info` level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -1,0 +1,11 @@
+//! Plain data that flows through the tick: samples, series keys, alerts.
+//!
+//! Nothing here talks to an engine; every other module speaks these types.
+
+mod alert;
+mod metric;
+mod sample;
+
+pub use alert::{Alert, AlertStatus, Severity};
+pub use metric::{MetricKind, MetricNameError, canonical_metric_name, known_unit};
+pub use sample::{Labels, Sample, SeriesKey};

@@ -1,0 +1,206 @@
+//! Rule scripts: Rhai files in `rules_dir`, compiled once and run every
+//! tick against the in-memory window. This module owns Rhai.
+//!
+//! A script raises alerts by calling `alert(name, severity, message[, options])`
+//! while its condition holds; the alert engine turns that into firing and
+//! resolved notifications. A script that fails to compile is reported and
+//! skipped; one that fails at run time is reported and keeps its alerts.
+
+mod engine;
+mod functions;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+
+use crate::alert::Condition;
+use crate::model::SeriesKey;
+use crate::window::SampleWindow;
+use functions::Shared;
+
+pub use engine::hardened_engine;
+pub use functions::parse_duration_ms;
+
+/// A script problem, with where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleError {
+    /// The script file.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+struct Script {
+    name: String,
+    path: PathBuf,
+    ast: rhai::AST,
+}
+
+/// What one evaluation produced.
+#[derive(Debug, Default)]
+pub struct RuleOutcome {
+    /// Scripts that ran to completion.
+    pub evaluated: HashSet<String>,
+    /// Conditions they raised.
+    pub conditions: Vec<Condition>,
+    /// Scripts that failed at run time.
+    pub failures: Vec<RuleError>,
+}
+
+/// The compiled scripts of one rules directory.
+pub struct RuleSet {
+    engine: rhai::Engine,
+    shared: Arc<Shared>,
+    scripts: Vec<Script>,
+    compile_errors: Vec<RuleError>,
+}
+
+impl RuleSet {
+    /// Compiles every `*.rhai` in `dir` (a missing directory is an empty
+    /// rule set). Scripts read `window`.
+    pub fn load(dir: &Path, window: Arc<RwLock<SampleWindow>>) -> Self {
+        let shared = Arc::new(Shared {
+            window,
+            now_ms: Default::default(),
+            raised: Mutex::new(Vec::new()),
+        });
+        let mut engine = hardened_engine();
+        functions::register(&mut engine, &shared);
+        let mut set = Self {
+            engine,
+            shared,
+            scripts: Vec::new(),
+            compile_errors: Vec::new(),
+        };
+        for path in rule_files(dir) {
+            set.add_file(&path);
+        }
+        set
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                self.compile_errors.push(RuleError {
+                    file: path.to_owned(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read: {e}"),
+                });
+                return;
+            }
+        };
+        match self.engine.compile(&text) {
+            Ok(mut ast) => {
+                ast.set_source(path.display().to_string());
+                self.scripts.push(Script {
+                    name,
+                    path: path.to_owned(),
+                    ast,
+                });
+            }
+            Err(e) => {
+                let pos = e.position();
+                self.compile_errors.push(RuleError {
+                    file: path.to_owned(),
+                    line: pos.line(),
+                    column: pos.position(),
+                    message: e.err_type().to_string(),
+                });
+            }
+        }
+    }
+
+    /// Names of the scripts that compiled.
+    pub fn script_names(&self) -> Vec<&str> {
+        self.scripts.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// Scripts that failed to compile and why.
+    pub fn compile_errors(&self) -> &[RuleError] {
+        &self.compile_errors
+    }
+
+    /// Runs every script once against the window as of `now_ms`.
+    pub fn evaluate(&self, now_ms: i64) -> RuleOutcome {
+        self.shared.now_ms.store(now_ms, Ordering::Relaxed);
+        let mut outcome = RuleOutcome::default();
+        for script in &self.scripts {
+            self.shared.raised.lock().expect("raised lock").clear();
+            let result = self
+                .engine
+                .run_ast_with_scope(&mut rhai::Scope::new(), &script.ast);
+            let raised = std::mem::take(&mut *self.shared.raised.lock().expect("raised lock"));
+            match result {
+                Ok(()) => {
+                    outcome.evaluated.insert(script.name.clone());
+                    outcome
+                        .conditions
+                        .extend(raised.into_iter().map(|r| Condition {
+                            rule: format!("{}/{}", script.name, r.name),
+                            series: SeriesKey {
+                                metric: r.metric,
+                                labels: r.labels,
+                            },
+                            severity: r.severity,
+                            value: r.value,
+                            threshold: r.threshold,
+                            message: r.message,
+                            component: r.component,
+                        }));
+                }
+                Err(e) => {
+                    let pos = e.position();
+                    outcome.failures.push(RuleError {
+                        file: script.path.clone(),
+                        line: pos.line(),
+                        column: pos.position(),
+                        message: e.unwrap_inner().to_string(),
+                    });
+                }
+            }
+        }
+        outcome
+    }
+}
+
+/// `*.rhai` files in `dir`, sorted so evaluation order is stable.
+fn rule_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! REST handlers under `/api/v1` and `/healthz`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::ingest::{BatchError, parse_json_batch};
+use crate::model::canonical_metric_name;
+
+/// Default range of `/api/v1/query` when `start` is left out: the last hour.
+const DEFAULT_QUERY_SPAN_MS: i64 = 3_600_000;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `POST /api/v1/metrics`: a JSON array of samples. Valid samples are
+/// stored even when others are refused; the answer says how many were
+/// accepted and why each refused one was.
+pub async fn post_metrics(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is larger than {} bytes; split the batch",
+            super::MAX_BODY_BYTES
+        )),
+        _ => ApiError::BadRequest(e.body_text()),
+    })?;
+    let batch = parse_json_batch(&body, crate::clock::now_ms()).map_err(|e| match e {
+        BatchError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
+    let accepted = state.record(batch.samples).await?;
+    let status = if batch.rejected.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut answer = json!({ "accepted": accepted, "rejected": batch.rejected });
+    if let Some(first) = batch.rejected.first() {
+        answer["error"] = json!(format!(
+            "{} of {} samples rejected; first: sample {}: {}",
+            batch.rejected.len(),
+            accepted + batch.rejected.len(),
+            first.index,
+            first.error
+        ));
+    }
+    Ok((status, Json(answer)).into_response())
+}
+
+/// `GET /api/v1/query?metric=NAME&start=MS&end=MS`: raw stored points of
+/// every series of a metric; the range defaults to the last hour.
+pub async fn query(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["metric", "start", "end"].contains(&k.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown parameter `{unknown}`; use metric, start, end"
+        )));
+    }
+    let metric = params
+        .get("metric")
+        .ok_or_else(|| ApiError::BadRequest("missing parameter `metric`".into()))?;
+    let metric = canonical_metric_name(metric).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let now = crate::clock::now_ms();
+    let end = parse_ms(&params, "end")?.unwrap_or(now + 1);
+    let start = parse_ms(&params, "start")?.unwrap_or(end - DEFAULT_QUERY_SPAN_MS);
+    if start > end {
+        return Err(ApiError::BadRequest(format!(
+            "`start` ({start}) is after `end` ({end})"
+        )));
+    }
+    let result = state.store.query(&metric, start, end).await?;
+    Ok(Json(
+        json!({ "metric": result.metric, "start": start, "end": end, "series": result.series }),
+    ))
+}
+
+fn parse_ms(params: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
+    params
+        .get(key)
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
+            })
+        })
+        .transpose()
+}
+
+/// `GET /api/v1/alerts`: firing alerts and recent resolutions.
+pub async fn alerts(State(state): State<AppState>) -> Json<Value> {
+    let engine = state.alerts.lock().expect("alerts lock");
+    let resolved: Vec<_> = engine.recently_resolved().cloned().collect();
+    Json(json!({ "firing": engine.firing(), "resolved": resolved }))
+}
+
+/// `GET /api/v1/plugins`: loaded plugins and their health.
+pub async fn plugins(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "plugins": *state.plugins.read().expect("plugins lock") }))
+}
+
+/// `GET /api/v1/rules`: scripts, compile errors and run-time errors.
+pub async fn rules(State(state): State<AppState>) -> Json<Value> {
+    Json(json!(*state.rules.read().expect("rules lock")))
+}
+
+/// `GET /api/v1/config`: the running config, secrets redacted.
+pub async fn config(State(state): State<AppState>) -> Json<Value> {
+    Json(state.config.redacted_json())
+}

@@ -1,0 +1,50 @@
+//! API errors as JSON `{"error": "..."}` with the right status. Server
+//! errors are logged in full and answered without internals.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request is wrong; the message says how.
+    BadRequest(String),
+    /// The thing asked for does not exist.
+    NotFound(String),
+    /// The request is too big.
+    TooLarge(String),
+    /// The host failed; details go to the log only.
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownMetric(_) => ApiError::NotFound(e.to_string()),
+            StoreError::TooManyPoints { .. } => ApiError::BadRequest(e.to_string()),
+            other => ApiError::Internal(format!("{:#}", anyhow::Error::from(other))),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the host log has the details".to_owned(),
+                )
+            }
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}

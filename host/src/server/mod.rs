@@ -1,0 +1,46 @@
+//! HTTP API and WebSocket stream. This module owns axum.
+//!
+//! Handlers never block on DuckDB or Rhai: they await the store thread or
+//! read shared state under short locks.
+
+mod api;
+mod error;
+mod hub;
+mod ws;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use hub::Hub;
+
+use crate::app::AppState;
+
+/// Largest request body accepted, 16 MiB: about 100,000 samples of JSON.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// The whole HTTP surface, with no socket bound: tests drive it directly.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/ws", get(ws::upgrade))
+        .route("/api/v1/metrics", post(api::post_metrics))
+        .route("/api/v1/query", get(api::query))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/plugins", get(api::plugins))
+        .route("/api/v1/rules", get(api::rules))
+        .route("/api/v1/config", get(api::config))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

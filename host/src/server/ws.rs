@@ -1,0 +1,69 @@
+//! `/ws`: `initial_data` on connect, then whatever the hub publishes
+//! (`metrics_update`, `alert_triggered`, `alert_resolved`).
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::message;
+use crate::app::AppState;
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.on_upgrade(move |socket| client(socket, state))
+}
+
+/// The `initial_data` message: current snapshot, firing alerts, current
+/// bottlenecks and the config with every secret redacted.
+fn initial_data(state: &AppState) -> String {
+    let mut current = state.current.read().expect("current lock").clone();
+    if current.is_null() {
+        // Before the first tick: whatever the window already holds.
+        let window = state.window.read().expect("window lock");
+        current = crate::snapshot::build(&window, crate::clock::now_ms());
+    }
+    let alerts = state.alerts.lock().expect("alerts lock").firing();
+    message(
+        "initial_data",
+        &json!({
+            "current": current,
+            "alerts": alerts,
+            "bottlenecks": [],
+            "config": state.config.redacted_json(),
+        }),
+    )
+}
+
+async fn client(mut socket: WebSocket, state: AppState) {
+    // Subscribe before building initial_data so no update falls in between.
+    let mut updates = state.hub.subscribe();
+    if socket
+        .send(Message::Text(initial_data(&state).into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            update = updates.recv() => match update {
+                Ok(text) => {
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(skipped)) => {
+                    tracing::debug!(skipped, "a WebSocket client fell behind; skipping messages");
+                }
+                Err(RecvError::Closed) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                // The protocol is server-to-client; pings are answered by
+                // the library, anything else is ignored.
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Synchronous access to the database; only the store thread calls this.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use duckdb::{Connection, params};
+
+use super::{QueryResult, SeriesPoints, StoreError};
+use crate::model::{Labels, MetricKind, Sample, SeriesKey};
+
+/// Most points one raw query may return; larger ranges must be narrowed
+/// (or, later, downsampled) rather than allowed to exhaust memory.
+pub const MAX_QUERY_POINTS: usize = 2_000_000;
+
+/// DuckDB's memory budget. Left alone it takes 80 % of RAM; a monitor must
+/// stay small next to what it monitors.
+const DUCKDB_MEMORY_LIMIT: &str = "128MB";
+/// DuckDB worker threads: the machine has two cores and the monitor must
+/// not compete with the workload for both.
+const DUCKDB_THREADS: i64 = 1;
+
+struct SeriesInfo {
+    id: i32,
+}
+
+/// An open database plus the in-memory series dictionary.
+pub struct Database {
+    conn: Connection,
+    series: HashMap<SeriesKey, SeriesInfo>,
+    next_series_id: i32,
+}
+
+impl Database {
+    /// Opens (or creates) the database file and loads the series dictionary.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let config = duckdb::Config::default()
+            .max_memory(DUCKDB_MEMORY_LIMIT)
+            .and_then(|c| c.threads(DUCKDB_THREADS))
+            .and_then(|c| c.enable_autoload_extension(false))
+            .map_err(|e| StoreError::open(path, e))?;
+        let conn =
+            Connection::open_with_flags(path, config).map_err(|e| StoreError::open(path, e))?;
+        conn.execute_batch(super::schema::CREATE)
+            .map_err(|e| StoreError::open(path, e))?;
+        let mut db = Self {
+            conn,
+            series: HashMap::new(),
+            next_series_id: 1,
+        };
+        db.load_series()?;
+        Ok(db)
+    }
+
+    fn load_series(&mut self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("SELECT id, metric, labels FROM series")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, metric, labels) = row?;
+            let labels: Labels = serde_json::from_str(&labels).map_err(|e| {
+                StoreError::Corrupt(format!("series {id} has unreadable labels: {e}"))
+            })?;
+            self.series
+                .insert(SeriesKey { metric, labels }, SeriesInfo { id });
+            self.next_series_id = self.next_series_id.max(id + 1);
+        }
+        Ok(())
+    }
+
+    /// Appends all samples in one transaction: either every sample is
+    /// durable when this returns `Ok`, or none is.
+    pub fn append(&mut self, samples: &[Sample]) -> Result<usize, StoreError> {
+        if samples.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let mut new_series = Vec::new();
+        let mut ids = Vec::with_capacity(samples.len());
+        {
+            let mut insert_series = tx.prepare_cached(
+                "INSERT INTO series (id, metric, labels, unit, kind) VALUES (?, ?, ?, ?, ?)",
+            )?;
+            for s in samples {
+                let key = s.series_key();
+                let id = match self.series.get(&key) {
+                    Some(info) => info.id,
+                    None => match new_series.iter().find(|(k, _)| *k == key) {
+                        Some((_, id)) => *id,
+                        None => {
+                            let id = self.next_series_id + new_series.len() as i32;
+                            let labels =
+                                serde_json::to_string(&s.labels).expect("labels serialise");
+                            insert_series.execute(params![
+                                id,
+                                s.metric,
+                                labels,
+                                s.unit,
+                                s.kind.as_str()
+                            ])?;
+                            new_series.push((key, id));
+                            id
+                        }
+                    },
+                };
+                ids.push(id);
+            }
+        }
+        {
+            let mut appender = tx.appender("samples")?;
+            for (s, id) in samples.iter().zip(&ids) {
+                appender.append_row(params![id, s.timestamp_ms, s.value])?;
+            }
+            appender.flush()?;
+        }
+        tx.commit()?;
+        // Only after the commit: a failed transaction must not leave ids in
+        // the cache that the database does not have.
+        self.next_series_id += new_series.len() as i32;
+        for (key, id) in new_series {
+            self.series.insert(key, SeriesInfo { id });
+        }
+        Ok(samples.len())
+    }
+
+    /// Whether any series of this metric was ever stored.
+    pub fn has_metric(&self, metric: &str) -> bool {
+        self.series.keys().any(|k| k.metric == metric)
+    }
+
+    /// Raw points of every series of `metric` in `[start_ms, end_ms)`.
+    pub fn query(
+        &self,
+        metric: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<QueryResult, StoreError> {
+        if !self.has_metric(metric) {
+            return Err(StoreError::UnknownMetric(metric.to_owned()));
+        }
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM samples x JOIN series s ON x.series_id = s.id
+             WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?",
+            params![metric, start_ms, end_ms],
+            |r| r.get(0),
+        )?;
+        if count as usize > MAX_QUERY_POINTS {
+            return Err(StoreError::TooManyPoints {
+                points: count as usize,
+                max: MAX_QUERY_POINTS,
+            });
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.labels, s.unit, s.kind, x.ts, x.value
+             FROM samples x JOIN series s ON x.series_id = s.id
+             WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?
+             ORDER BY s.id, x.ts",
+        )?;
+        let mut rows = stmt.query(params![metric, start_ms, end_ms])?;
+        let mut result: Vec<SeriesPoints> = Vec::new();
+        let mut current_id = None;
+        while let Some(row) = rows.next()? {
+            let id: i32 = row.get(0)?;
+            if current_id != Some(id) {
+                current_id = Some(id);
+                let labels: String = row.get(1)?;
+                let kind: String = row.get(3)?;
+                result.push(SeriesPoints {
+                    labels: serde_json::from_str(&labels)
+                        .map_err(|e| StoreError::Corrupt(format!("series {id} labels: {e}")))?,
+                    unit: row.get(2)?,
+                    kind: if kind == "counter" {
+                        MetricKind::Counter
+                    } else {
+                        MetricKind::Gauge
+                    },
+                    points: Vec::new(),
+                });
+            }
+            let point = (row.get::<_, i64>(4)?, row.get::<_, f64>(5)?);
+            result.last_mut().expect("pushed above").points.push(point);
+        }
+        Ok(QueryResult {
+            metric: metric.to_owned(),
+            series: result,
+        })
+    }
+
+    /// Deletes raw samples older than `cutoff_ms`; returns how many.
+    pub fn delete_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM samples WHERE ts < ?", params![cutoff_ms])?)
+    }
+
+    /// Number of stored samples (for tests and diagnostics).
+    pub fn sample_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM samples", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,218 @@
+//! The embedded DuckDB store. Nothing else in the host opens DuckDB.
+//!
+//! One dedicated thread owns the connection and serves commands from a
+//! channel, so appends are serialised (one transaction each) and async code
+//! never blocks on DuckDB.
+
+mod db;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use db::Database;
+pub use db::MAX_QUERY_POINTS;
+
+use crate::model::{Labels, MetricKind, Sample};
+
+/// The database file inside `data_dir`.
+pub const DATABASE_FILE: &str = "perfwatch.duckdb";
+
+/// Commands waiting for the store thread; appends beyond this wait (which
+/// is back-pressure on the API) rather than pile up in memory.
+const COMMAND_QUEUE: usize = 256;
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: duckdb::Error,
+    },
+    #[error("cannot create data directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error")]
+    Database(#[from] duckdb::Error),
+    #[error("database content is unreadable: {0}")]
+    Corrupt(String),
+    #[error("no series named `{0}` has been stored")]
+    UnknownMetric(String),
+    #[error("the range holds {points} points; at most {max} can be returned, narrow the range")]
+    TooManyPoints { points: usize, max: usize },
+    #[error("the store has shut down")]
+    Closed,
+}
+
+impl StoreError {
+    fn open(path: &Path, source: duckdb::Error) -> Self {
+        StoreError::Open {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// One series' raw points.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesPoints {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Unit of the values.
+    pub unit: String,
+    /// Gauge or counter.
+    pub kind: MetricKind,
+    /// `[epoch ms, value]` pairs in time order.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Every series of one metric over a range.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    /// The metric asked for.
+    pub metric: String,
+    /// Its series.
+    pub series: Vec<SeriesPoints>,
+}
+
+enum Command {
+    Append(Vec<Sample>, oneshot::Sender<Result<usize, StoreError>>),
+    Query {
+        metric: String,
+        start_ms: i64,
+        end_ms: i64,
+        reply: oneshot::Sender<Result<QueryResult, StoreError>>,
+    },
+    DeleteBefore(i64, oneshot::Sender<Result<usize, StoreError>>),
+    Count(oneshot::Sender<Result<u64, StoreError>>),
+    Close(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// Handle to the store thread; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    commands: mpsc::Sender<Command>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the database in `data_dir` (creating both when missing) and
+    /// starts the store thread. Data committed before a crash is replayed
+    /// from DuckDB's write-ahead log here.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let db = Database::open(&path)?;
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        std::thread::Builder::new()
+            .name("perfwatch-store".into())
+            .spawn(move || serve(db, receiver))
+            .expect("spawning the store thread");
+        Ok(Self { commands, path })
+    }
+
+    /// Stores samples in one transaction; `Ok` means they are durable.
+    pub async fn append(&self, samples: Vec<Sample>) -> Result<usize, StoreError> {
+        self.request(|reply| Command::Append(samples, reply)).await
+    }
+
+    /// Raw points of `metric` in `[start_ms, end_ms)`.
+    pub async fn query(
+        &self,
+        metric: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<QueryResult, StoreError> {
+        let metric = metric.to_owned();
+        self.request(|reply| Command::Query {
+            metric,
+            start_ms,
+            end_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// Deletes raw samples older than `cutoff_ms`.
+    pub async fn delete_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        self.request(|reply| Command::DeleteBefore(cutoff_ms, reply))
+            .await
+    }
+
+    /// Number of stored samples.
+    pub async fn sample_count(&self) -> Result<u64, StoreError> {
+        self.request(Command::Count).await
+    }
+
+    /// Closes the database (checkpointing the log) and stops the thread;
+    /// later requests on any clone fail with [`StoreError::Closed`].
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.request(Command::Close).await
+    }
+
+    /// Bytes on disk: the database file plus its write-ahead log.
+    pub fn size_bytes(&self) -> u64 {
+        let wal = self.path.with_extension("duckdb.wal");
+        [&self.path, &wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    async fn request<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
+    while let Some(command) = commands.blocking_recv() {
+        // A dropped reply means the caller gave up; the work is done anyway.
+        match command {
+            Command::Append(samples, reply) => {
+                let _ = reply.send(db.append(&samples));
+            }
+            Command::Query {
+                metric,
+                start_ms,
+                end_ms,
+                reply,
+            } => {
+                let _ = reply.send(db.query(&metric, start_ms, end_ms));
+            }
+            Command::DeleteBefore(cutoff, reply) => {
+                let _ = reply.send(db.delete_before(cutoff));
+            }
+            Command::Count(reply) => {
+                let _ = reply.send(db.sample_count());
+            }
+            Command::Close(reply) => {
+                drop(db);
+                let _ = reply.send(Ok(()));
+                return;
+            }
+        }
+    }
+    tracing::debug!("store thread stopping: every handle was dropped");
+}
+
+#[cfg(test)]
+mod tests;

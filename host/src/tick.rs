@@ -1,0 +1,205 @@
+//! The tick: collect → store → window → rules → alerts → stream, every
+//! `update_interval`.
+//!
+//! The tick never waits on the network. It waits on the disk once (the
+//! store's commit) and on plugins at most for their deadlines, which run
+//! concurrently.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::alert::{AlertEvent, evaluate_thresholds};
+use crate::app::{AppState, PluginView, RulesView};
+use crate::clock;
+use crate::collect::{OverheadTracker, SystemCollector, TickCost};
+use crate::plugins::{CollectorPlugin, OtherPlugin, PluginKind};
+use crate::rules::RuleSet;
+
+/// How often raw samples past `retention_days` are deleted.
+const RETENTION_SWEEP_MS: i64 = 3_600_000;
+
+/// Everything the tick owns.
+pub struct Ticker {
+    state: AppState,
+    system: SystemCollector,
+    collectors: Vec<CollectorPlugin>,
+    others: Vec<OtherPlugin>,
+    rules: RuleSet,
+    overhead: OverheadTracker,
+    last_retention_ms: i64,
+}
+
+impl Ticker {
+    /// A ticker over `state` with its collectors and rules.
+    pub fn new(
+        state: AppState,
+        system: SystemCollector,
+        collectors: Vec<CollectorPlugin>,
+        others: Vec<OtherPlugin>,
+        rules: RuleSet,
+    ) -> Self {
+        *state.rules.write().expect("rules lock") = RulesView {
+            scripts: rules
+                .script_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            compile_errors: rules.compile_errors().to_vec(),
+            runtime_errors: Vec::new(),
+        };
+        let ticker = Self {
+            state,
+            system,
+            collectors,
+            others,
+            rules,
+            overhead: OverheadTracker::new(),
+            last_retention_ms: i64::MIN,
+        };
+        ticker.publish_plugin_status();
+        ticker
+    }
+
+    /// Ticks until the task is dropped. Ticks start on multiples of the
+    /// interval (so timestamps are aligned); a tick that overruns skips the
+    /// missed ones rather than bunching them up.
+    pub async fn run(mut self) {
+        let interval_ms = self.state.config.update_interval.as_millis() as i64;
+        let now = clock::now_ms();
+        let first = clock::align_down(now, interval_ms) + interval_ms;
+        let start = tokio::time::Instant::now() + Duration::from_millis((first - now) as u64);
+        let mut ticks = tokio::time::interval_at(start, self.state.config.update_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            self.tick(clock::align_down(clock::now_ms(), interval_ms))
+                .await;
+        }
+    }
+
+    /// One tick at `tick_ms`.
+    pub async fn tick(&mut self, tick_ms: i64) {
+        let started = Instant::now();
+        let mut batch = self.system.collect(tick_ms);
+        let mut cost = TickCost::default();
+        let outcomes =
+            futures::future::join_all(self.collectors.iter_mut().map(|c| c.collect(tick_ms))).await;
+        for (outcome, plugin) in outcomes.into_iter().zip(&self.collectors) {
+            cost.plugin_calls += u32::from(outcome.called);
+            if let Some(error) = outcome.error {
+                cost.plugin_failures += 1;
+                tracing::warn!(plugin = plugin.name(), "{error}");
+            }
+            batch.extend(outcome.samples);
+        }
+        cost.collection_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let stored_total = self.state.stored_total.load(Ordering::Relaxed);
+        let rss = self.system.own_rss_bytes();
+        batch.extend(self.overhead.samples(
+            tick_ms,
+            cost,
+            stored_total,
+            self.state.store.size_bytes(),
+            rss,
+        ));
+        if let Err(e) = self.state.record(batch.clone()).await {
+            // The live view still gets this tick; only history is missing.
+            tracing::error!(error = %anyhow::Error::from(e), "could not store this tick's samples");
+            self.state
+                .window
+                .write()
+                .expect("window lock")
+                .insert_all(&batch);
+        }
+        self.state
+            .window
+            .write()
+            .expect("window lock")
+            .evict(tick_ms);
+
+        self.evaluate(tick_ms);
+        self.publish_plugin_status();
+        let snapshot = {
+            let window = self.state.window.read().expect("window lock");
+            crate::snapshot::build(&window, tick_ms)
+        };
+        self.state.hub.publish("metrics_update", &snapshot);
+        *self.state.current.write().expect("current lock") = snapshot;
+        self.sweep_retention(tick_ms);
+    }
+
+    fn evaluate(&mut self, tick_ms: i64) {
+        let (threshold_rules, mut conditions) = {
+            let window = self.state.window.read().expect("window lock");
+            evaluate_thresholds(&self.state.config.thresholds, &window)
+        };
+        let outcome = self.rules.evaluate(tick_ms);
+        for failure in &outcome.failures {
+            tracing::warn!(rule = %failure.file.display(), "rule failed: {failure}");
+        }
+        self.state.rules.write().expect("rules lock").runtime_errors = outcome.failures;
+        conditions.extend(outcome.conditions);
+        let mut evaluated: HashSet<String> = outcome.evaluated;
+        evaluated.extend(threshold_rules);
+
+        let events = self
+            .state
+            .alerts
+            .lock()
+            .expect("alerts lock")
+            .apply(tick_ms, &evaluated, conditions);
+        for event in events {
+            match event {
+                AlertEvent::Triggered(alert) => {
+                    tracing::warn!(alert = %alert.id, severity = alert.severity.as_str(), "alert: {}", alert.message);
+                    self.state.hub.publish("alert_triggered", &alert);
+                }
+                AlertEvent::Resolved(alert) => {
+                    tracing::info!(alert = %alert.id, "resolved: {}", alert.message);
+                    self.state.hub.publish("alert_resolved", &alert);
+                }
+            }
+        }
+    }
+
+    fn publish_plugin_status(&self) {
+        let views = self
+            .collectors
+            .iter()
+            .map(|c| PluginView {
+                name: c.name().to_owned(),
+                kind: PluginKind::Collector,
+                stats: Some(c.stats()),
+            })
+            .chain(self.others.iter().map(|o| PluginView {
+                name: o.name.clone(),
+                kind: o.kind,
+                stats: None,
+            }))
+            .collect();
+        *self.state.plugins.write().expect("plugins lock") = views;
+    }
+
+    fn sweep_retention(&mut self, tick_ms: i64) {
+        if tick_ms.saturating_sub(self.last_retention_ms) < RETENTION_SWEEP_MS {
+            return;
+        }
+        self.last_retention_ms = tick_ms;
+        let cutoff = tick_ms - i64::from(self.state.config.retention_days) * 86_400_000;
+        let store = self.state.store.clone();
+        tokio::spawn(async move {
+            match store.delete_before(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    deleted = n,
+                    "retention: deleted raw samples past retention_days"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %anyhow::Error::from(e), "retention sweep failed")
+                }
+            }
+        });
+    }
+}

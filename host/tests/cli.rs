@@ -1,0 +1,67 @@
+//! The configuration commands of the real binary.
+//!
+//! Being an integration test of this package also makes `cargo test` build
+//! the `perfwatch` binary that the end-to-end tests in `tests/` drive.
+
+use std::path::Path;
+use std::process::Command;
+
+fn perfwatch_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_perfwatch"))
+}
+
+fn perfwatch(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(perfwatch_binary())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_default_prints_a_config_that_checks() {
+    let (ok, text, _) = perfwatch(&["config", "default"]);
+    assert!(ok);
+    assert!(text.contains("update_interval = 5000"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("default.toml");
+    std::fs::write(&path, text).unwrap();
+    let (ok, out, err) = perfwatch(&["config", "check", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("ok (7 thresholds"), "{out}");
+}
+
+#[test]
+fn config_check_names_the_bad_key_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        ("prot = 8080\n", "prot"),
+        ("port = \"x\"\n", "port"),
+        ("update_interval = 10\n", "update_interval"),
+        (
+            "[[alerting.channels]]\ntype = \"email\"\nconfig = { recipient = \"a@b.c\" }\n",
+            "smtp",
+        ),
+    ] {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let (ok, _, err) = perfwatch(&["config", "check", path.to_str().unwrap()]);
+        assert!(!ok, "{text} was accepted");
+        assert!(err.contains(key), "{text}: {err}");
+    }
+    let (ok, _, err) = perfwatch(&["config", "check", "/nonexistent/perfwatch.toml"]);
+    assert!(!ok);
+    assert!(err.contains("cannot read config file"), "{err}");
+}
+
+#[test]
+fn the_example_config_checks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../perfwatch.example.toml");
+    let (ok, out, err) = perfwatch(&["config", "check", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("5 channels"), "{out}");
+}

@@ -1,0 +1,58 @@
+//! The wit-bindgen output for the three plugin worlds; nothing else in the SDK names wit-bindgen.
+//!
+//! Each world gets its own `generate!` because a `generate!` call binds
+//! exactly one world. The `collector` call generates the shared `types` and
+//! `host` interfaces and the other two reuse them through `with:`, so a plugin
+//! sees one `Sample`, one `Alert` and one `LogLevel` whatever world it targets.
+//!
+//! `pub_export_macro` plus `default_bindings_module` make the generated
+//! `export!` macros usable from plugin crates, which depend only on this
+//! crate and never see the WIT files. Plugin authors use the SDK's own
+//! `export_*!` macros; this module is public only because those macros must
+//! reach it from the plugin's crate.
+
+#![allow(missing_docs, clippy::all)]
+
+/// Bindings for the `collector` world, plus the shared `types` and `host` interfaces.
+pub mod collector {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "perfwatch:plugin/collector@0.1.0",
+        // Records are compared in plugin unit tests (`assert_eq!` on samples).
+        additional_derives: [PartialEq],
+        pub_export_macro: true,
+        export_macro_name: "export_collector_world",
+        default_bindings_module: "perfwatch_sdk::bindings::collector",
+        generate_all,
+    });
+}
+
+/// Bindings for the `channel` world; `types` and `host` come from [`collector`].
+pub mod channel {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "perfwatch:plugin/channel@0.1.0",
+        with: {
+            "perfwatch:plugin/types@0.1.0": crate::bindings::collector::perfwatch::plugin::types,
+            "perfwatch:plugin/host@0.1.0": crate::bindings::collector::perfwatch::plugin::host,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_channel_world",
+        default_bindings_module: "perfwatch_sdk::bindings::channel",
+    });
+}
+
+/// Bindings for the `exporter` world; `types` and `host` come from [`collector`].
+pub mod exporter {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "perfwatch:plugin/exporter@0.1.0",
+        with: {
+            "perfwatch:plugin/types@0.1.0": crate::bindings::collector::perfwatch::plugin::types,
+            "perfwatch:plugin/host@0.1.0": crate::bindings::collector::perfwatch::plugin::host,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_exporter_world",
+        default_bindings_module: "perfwatch_sdk::bindings::exporter",
+    });
+}

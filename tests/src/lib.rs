@@ -1,0 +1,43 @@
+//! End-to-end test support: start the real `perfwatch` binary on a free
+//! loopback port with a temporary data directory, talk to it over real
+//! HTTP and WebSocket connections, and kill it like a crash would.
+
+mod host;
+mod http;
+mod ws;
+
+pub use host::{PerfwatchProcess, perfwatch_binary, profile_dir, repo_root};
+pub use http::{HttpResponse, get, post_json};
+pub use ws::Stream;
+
+use std::path::PathBuf;
+
+/// A shipped plugin's component, as `cargo xtask plugins` leaves it in
+/// `plugins/dist/`; fails with the command that builds it when missing.
+pub fn shipped_plugin(name: &str) -> PathBuf {
+    existing(
+        repo_root()
+            .join("plugins/dist")
+            .join(format!("{name}.wasm")),
+    )
+}
+
+/// A fixture plugin's component, built by `cargo xtask plugins` into the
+/// wasm target directory beside this build's.
+pub fn fixture_plugin(name: &str) -> PathBuf {
+    let target = profile_dir().parent().expect("target/<profile>").to_owned();
+    existing(
+        target
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", name.replace('-', "_"))),
+    )
+}
+
+fn existing(path: PathBuf) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{} is missing: build the plugins first with `cargo xtask plugins` (or run the suite with `cargo xtask test`)",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,251 @@
+//! The foundation end to end: the real binary collects, stores, streams,
+//! ingests, survives SIGKILL and answers queries about the time before it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use perfwatch_tests::{PerfwatchProcess, Stream, get, post_json, repo_root, shipped_plugin};
+use serde_json::Value;
+
+const SLACK_SECRET: &str = "https://hooks.slack.com/services/T0/B0/e2e-secret-token";
+
+fn write_config(dir: &Path) -> std::path::PathBuf {
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(shipped_plugin("loadavg"), plugins.join("loadavg.wasm")).unwrap();
+    let config = format!(
+        r#"
+port = 0
+update_interval = 250
+data_dir = "{data}"
+plugins_dir = "{plugins}"
+rules_dir = "{rules}"
+
+[[alerting.channels]]
+type = "slack"
+config = {{ webhook_url = "{SLACK_SECRET}" }}
+
+[[plugins]]
+name = "loadavg"
+read_paths = ["/proc"]
+"#,
+        data = dir.join("data").display(),
+        plugins = plugins.display(),
+        rules = repo_root().join("rules").display(),
+    );
+    let path = dir.join("perfwatch.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collects_streams_ingests_and_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let mut host = PerfwatchProcess::start(&config);
+    assert_eq!(get(host.addr, "/healthz").json()["status"], "ok");
+
+    let mut stream = Stream::connect(host.addr).await;
+    let initial = stream.next(WAIT).await;
+    assert_eq!(initial["type"], "initial_data");
+    for key in ["current", "alerts", "bottlenecks", "config"] {
+        assert!(
+            !initial["data"][key].is_null(),
+            "initial_data lacks {key}: {initial}"
+        );
+    }
+    let initial_text = initial.to_string();
+    assert!(
+        !initial_text.contains("e2e-secret-token"),
+        "a secret leaked: {initial_text}"
+    );
+    assert_eq!(
+        initial["data"]["config"]["alerting"]["channels"][0]["config"]["webhook_url"],
+        "[redacted]"
+    );
+
+    let first = stream.next_of("metrics_update", WAIT).await;
+    let second = stream.next_of("metrics_update", WAIT).await;
+    let (t1, t2) = (
+        first["data"]["timestamp"].as_i64().unwrap(),
+        second["data"]["timestamp"].as_i64().unwrap(),
+    );
+    assert!(t2 > t1, "timestamps advance: {t1} then {t2}");
+    let data = &second["data"];
+    let cpu = data["system"]["cpuUsage"]
+        .as_f64()
+        .expect("cpuUsage is a number");
+    assert!((0.0..=100.0).contains(&cpu), "cpuUsage {cpu}");
+    let memory = data["system"]["memoryUsage"]
+        .as_f64()
+        .expect("memoryUsage is a number");
+    assert!(memory > 0.0 && memory < 100.0, "memoryUsage {memory}");
+    assert!(data["system"]["diskUsage"].as_f64().is_some(), "{data}");
+    assert!(
+        data["system"]["networkRxBytesPerSecond"].as_f64().is_some(),
+        "{data}"
+    );
+    assert!(
+        data["system"]["load1"].as_f64().is_some(),
+        "the loadavg plugin's samples stream: {data}"
+    );
+    assert!(
+        data["tracing"]["collectionOverhead"].as_f64().is_some(),
+        "{data}"
+    );
+    assert!(
+        data["tracing"]["memoryUsage"].as_f64().unwrap() > 1.0,
+        "host RSS in MB: {data}"
+    );
+    assert_eq!(
+        data["tracing"]["errorRate"], 0.0,
+        "the loadavg plugin works: {data}"
+    );
+    assert!(
+        data["tracing"]["eventThroughput"].as_f64().unwrap() > 0.0,
+        "{data}"
+    );
+    for section in ["agents", "queries", "ui"] {
+        assert!(
+            data[section].is_object(),
+            "{section} section present: {data}"
+        );
+    }
+
+    let posted = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "agents.avgResponseTime", "value": 250, "unit": "ms", "labels": {"agent": "coder-1"}},
+            {"metric": "e2e.marker", "value": 42}]"#,
+    );
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    assert_eq!(posted.json()["accepted"], 2);
+    let update = stream.next_of("metrics_update", WAIT).await;
+    assert_eq!(
+        update["data"]["agents"]["avgResponseTime"], 250.0,
+        "{update}"
+    );
+    assert_eq!(update["data"]["custom"]["e2e.marker"], 42.0, "{update}");
+
+    // Crossing a configured threshold fires one alert_triggered.
+    let hot = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
+    );
+    assert_eq!(hot.status, 200, "{}", hot.body);
+    let alert = stream.next_of("alert_triggered", WAIT).await;
+    assert_eq!(alert["data"]["severity"], "critical", "{alert}");
+    assert_eq!(
+        alert["data"]["metric"], "queries.avgResponseTime",
+        "{alert}"
+    );
+    assert_eq!(alert["data"]["component"], "queries", "{alert}");
+    assert_eq!(
+        alert["data"]["message"], "Query Response Time: 2500 ms (threshold: 2000 ms)",
+        "{alert}"
+    );
+    stream.next_of("metrics_update", WAIT).await;
+    stream.next_of("metrics_update", WAIT).await;
+    let alerts = get(host.addr, "/api/v1/alerts").json();
+    let same_rule = alerts["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "threshold:queries.avgResponseTime")
+        .count();
+    assert_eq!(same_rule, 1, "one alert, not one per tick: {alerts}");
+
+    let partly_bad = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "e2e.kept", "value": 1}, {"metric": "e2e.bad", "value": "x"}]"#,
+    );
+    assert_eq!(partly_bad.status, 400);
+    assert_eq!(partly_bad.json()["accepted"], 1, "{}", partly_bad.body);
+    assert!(
+        partly_bad.json()["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("must be a number")
+    );
+
+    let before_kill = get(host.addr, "/api/v1/query?metric=system.cpuUsage&start=0").json();
+    let points_before = before_kill["series"][0]["points"].as_array().unwrap().len();
+    assert!(points_before >= 2, "{before_kill}");
+    let api_text = get(host.addr, "/api/v1/config").body;
+    assert!(!api_text.contains("e2e-secret-token"), "{api_text}");
+    assert!(
+        !host.log().join("\n").contains("e2e-secret-token"),
+        "a secret reached the log"
+    );
+    host.kill();
+
+    let host = PerfwatchProcess::start(&config);
+    let after = get(
+        host.addr,
+        "/api/v1/query?metric=agents.avgResponseTime&start=0",
+    )
+    .json();
+    let series = &after["series"][0];
+    assert_eq!(series["labels"]["agent"], "coder-1", "{after}");
+    assert_eq!(series["points"][0][1], 250.0, "{after}");
+    assert_eq!(series["unit"], "ms");
+    let cpu_after = get(host.addr, "/api/v1/query?metric=system.cpuUsage&start=0").json();
+    assert!(
+        cpu_after["series"][0]["points"].as_array().unwrap().len() >= points_before,
+        "{cpu_after}"
+    );
+    let kept = get(host.addr, "/api/v1/query?metric=e2e.kept&start=0").json();
+    assert_eq!(
+        kept["series"][0]["points"][0][1], 1.0,
+        "the valid half of a rejected batch was kept: {kept}"
+    );
+
+    let unknown = get(host.addr, "/api/v1/query?metric=no.such.metric");
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("no.such.metric")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_ingest_bodies_get_clear_400s() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let host = PerfwatchProcess::start(&config);
+    let cases: &[(&str, &str)] = &[
+        ("[{", "malformed JSON"),
+        (r#"{"metric": "a.b", "value": 1}"#, "must be a JSON array"),
+        (r#"[{"value": 1}]"#, "missing field `metric`"),
+        (r#"[{"metric": "a.b"}]"#, "missing field `value`"),
+        (r#"[{"metric": "a.b", "value": "NaN"}]"#, "must be a number"),
+        (r#"[{"metric": "a.b", "value": 1e999}]"#, "malformed JSON"),
+    ];
+    for (body, expected) in cases {
+        let answer = post_json(host.addr, "/api/v1/metrics", body);
+        assert_eq!(answer.status, 400, "{body} -> {}", answer.body);
+        assert!(
+            answer.json()["error"].as_str().unwrap().contains(expected),
+            "{body} -> {}",
+            answer.body
+        );
+    }
+    let huge = format!(
+        "[{}]",
+        vec![r#"{"metric":"a.b","value":1}"#; 700_000].join(",")
+    );
+    let answer = post_json(host.addr, "/api/v1/metrics", &huge);
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert_eq!(
+        get(host.addr, "/healthz").status,
+        200,
+        "the host is still up"
+    );
+    let _: Value = get(host.addr, "/api/v1/alerts").json();
+}

@@ -1,0 +1,164 @@
+//! `cargo xtask <task>`: building plugins, running the monitor and the
+//! test suite. Needs nothing but cargo (and rustup to add the wasm target).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The target plugins are built for: components, directly.
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// Directories whose subdirectories are plugin crates, and where each
+/// group's components are copied (fixtures stay in the target directory,
+/// where the tests find them next to their own executables).
+const PLUGIN_GROUPS: &[(&str, Option<&str>)] = &[
+    ("plugins", Some("plugins/dist")),
+    ("tests/fixture-plugins", None),
+];
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  plugins        build every plugin (plugins/ and tests/fixture-plugins/) for wasm32-wasip2
+                 in one cargo invocation and copy the shipped ones to plugins/dist/
+  serve [ARGS]   build the plugins and the host (release), then run `perfwatch serve ARGS`
+  test           build the plugins and the host, check formatting, and run the whole\n                 test suite (release)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("plugins") => build_plugins(),
+        Some("serve") => build_plugins().and_then(|()| serve(&args[1..])),
+        Some("test") => build_plugins().and_then(|()| test()),
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+/// Adds the wasm target with rustup when it is missing.
+fn ensure_wasm_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup is needed to add the {WASM_TARGET} target: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Package names of the crates directly under `dir`.
+fn plugin_packages(dir: &Path) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(_) => return Ok(names),
+    };
+    for entry in entries.flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let name = text
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name")
+                    .map(str::trim)
+                    .and_then(|r| r.strip_prefix('='))
+            })
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .ok_or_else(|| format!("{} has no package name", manifest.display()))?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn build_plugins() -> Result<(), String> {
+    ensure_wasm_target()?;
+    let root = root();
+    let mut groups = Vec::new();
+    let mut build = cargo();
+    build.args(["build", "--release", "--target", WASM_TARGET]);
+    for (src, dist) in PLUGIN_GROUPS {
+        let packages = plugin_packages(&root.join(src))?;
+        for p in &packages {
+            build.args(["-p", p]);
+        }
+        if let Some(dist) = dist {
+            groups.push((root.join(dist), packages));
+        }
+    }
+    run(&mut build)?;
+    let out_dir = target_dir().join(WASM_TARGET).join("release");
+    for (dist, packages) in groups {
+        std::fs::create_dir_all(&dist)
+            .map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
+        for p in packages {
+            let built = out_dir.join(format!("{}.wasm", p.replace('-', "_")));
+            let dest = dist.join(format!("{p}.wasm"));
+            std::fs::copy(&built, &dest).map_err(|e| {
+                format!("cannot copy {} to {}: {e}", built.display(), dest.display())
+            })?;
+        }
+        println!("xtask: components in {}", dist.display());
+    }
+    Ok(())
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    run(cargo()
+        .args(["run", "--release", "-p", "perfwatch", "--", "serve"])
+        .args(args))
+}
+
+fn test() -> Result<(), String> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+        .map_err(|e| format!("{e}\nrun `cargo fmt --all` to fix the formatting"))?;
+    // One cargo invocation builds everything, the `perfwatch` binary
+    // included (host/tests/ needs it): a separate `cargo build -p` resolves
+    // features differently and can rebuild DuckDB's C++ from scratch.
+    run(cargo().args(["test", "--release", "--workspace"]))
+}
