@@ -11,6 +11,7 @@ pub mod app;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod dir;
 pub mod ingest;
 pub mod model;
 pub mod plugins;

@@ -56,9 +56,31 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
+/// Variables `cargo run` sets for xtask itself, which must not reach the
+/// cargo that xtask starts: build scripts that watch them (ring's watches
+/// `CARGO_MANIFEST_DIR`) would rerun, and through ring's dependents DuckDB's
+/// C++ would be rebuilt, about 20 minutes here, whenever xtask and a plain
+/// `cargo` invocation take turns.
+const CARGO_RUN_VARIABLES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_RUSTC_CURRENT_DIR",
+];
+
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(root());
+    for (key, _) in std::env::vars_os() {
+        let inherited_from_cargo_run = key
+            .to_str()
+            .is_some_and(|k| k.starts_with("CARGO_PKG_") || CARGO_RUN_VARIABLES.contains(&k));
+        if inherited_from_cargo_run {
+            cmd.env_remove(key);
+        }
+    }
     cmd
 }
 

@@ -102,7 +102,7 @@ pub struct LoadedPlugins {
 pub fn load_dir(runtime: &PluginRuntime, dir: &Path, configs: &[PluginConfig]) -> LoadedPlugins {
     let mut loaded = LoadedPlugins::default();
     let mut candidates: Vec<(PluginConfig, PathBuf)> = Vec::new();
-    for path in wasm_files(dir) {
+    for path in crate::dir::files_with_extension(dir, "wasm") {
         let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
             continue;
         };
@@ -186,16 +186,4 @@ fn unconfigured(name: &str) -> PluginConfig {
         config: toml::Table::new(),
         limits: Default::default(),
     }
-}
-
-fn wasm_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-        .collect();
-    files.sort();
-    files
 }

@@ -92,7 +92,7 @@ impl RuleSet {
             scripts: Vec::new(),
             compile_errors: Vec::new(),
         };
-        for path in rule_files(dir) {
+        for path in crate::dir::files_with_extension(dir, "rhai") {
             set.add_file(&path);
         }
         set
@@ -187,19 +187,6 @@ impl RuleSet {
         }
         outcome
     }
-}
-
-/// `*.rhai` files in `dir`, sorted so evaluation order is stable.
-fn rule_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rhai") && p.is_file())
-        .collect();
-    files.sort();
-    files
 }
 
 #[cfg(test)]
