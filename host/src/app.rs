@@ -1,30 +1,59 @@
 //! The state a running host shares between the tick, the API and the
 //! WebSocket hub. Each field is owned by one writer, named in its comment.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
-use crate::alert::AlertEngine;
+use crate::alert::{AlertEngine, DeliveryQueue};
 use crate::config::Config;
 use crate::model::Sample;
-use crate::plugins::{PluginKind, PluginStats};
+use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
 use crate::rules::RuleError;
 use crate::server::Hub;
 use crate::store::{Store, StoreError};
 use crate::window::SampleWindow;
 
-/// One plugin as the API shows it.
+/// One plugin instance as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginView {
     /// Plugin name.
     pub name: String,
     /// Its world.
     pub kind: PluginKind,
-    /// Health and counters (collectors only).
+    /// The channel it delivers for (channel plugins only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stats: Option<PluginStats>,
+    pub channel: Option<String>,
+    /// Health and counters.
+    pub stats: PluginStats,
+}
+
+/// Every plugin instance's latest view, keyed by instance (`loadavg`,
+/// `console@console#0`); each instance's owner updates its own entry.
+#[derive(Clone, Default)]
+pub struct PluginViews(Arc<RwLock<BTreeMap<String, PluginView>>>);
+
+impl PluginViews {
+    /// Replaces one instance's view.
+    pub fn update(&self, view: PluginView) {
+        let key = match &view.channel {
+            Some(channel) => format!("{}@{channel}", view.name),
+            None => view.name.clone(),
+        };
+        self.0.write().expect("plugin views lock").insert(key, view);
+    }
+
+    /// All views, in key order.
+    pub fn all(&self) -> Vec<PluginView> {
+        self.0
+            .read()
+            .expect("plugin views lock")
+            .values()
+            .cloned()
+            .collect()
+    }
 }
 
 /// Rule scripts as the API shows them.
@@ -53,8 +82,12 @@ pub struct AppState {
     pub hub: Hub,
     /// The latest `metrics_update` data; written by the tick.
     pub current: Arc<RwLock<serde_json::Value>>,
-    /// Plugin status; written by the tick.
-    pub plugins: Arc<RwLock<Vec<PluginView>>>,
+    /// Plugin status; written by whoever calls each plugin.
+    pub plugins: PluginViews,
+    /// Notifications on their way to channels.
+    pub deliveries: DeliveryQueue,
+    /// Exporter plugins, used one request at a time.
+    pub exporters: Arc<tokio::sync::Mutex<Vec<ExporterPlugin>>>,
     /// Rule status; written by the tick.
     pub rules: Arc<RwLock<RulesView>>,
     /// Samples committed to the store since start, from every source.
@@ -72,6 +105,8 @@ impl AppState {
             hub: Hub::new(),
             current: Arc::new(RwLock::new(serde_json::Value::Null)),
             plugins: Default::default(),
+            deliveries: DeliveryQueue::empty(),
+            exporters: Default::default(),
             rules: Default::default(),
             stored_total: Default::default(),
         }

@@ -8,6 +8,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod config;

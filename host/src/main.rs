@@ -31,6 +31,26 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// List or check plugins.
+    Plugins {
+        #[command(subcommand)]
+        action: PluginsAction,
+        /// Config file (TOML); the built-in defaults when left out.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsAction {
+    /// The running host's plugins with status and counters (or, when none
+    /// runs, the components in plugins_dir).
+    List,
+    /// A component's world, WIT version, imports, grants and one smoke call.
+    Check {
+        /// The component to check.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -79,17 +99,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Plugins { action, config } => {
+            let config = load_config(config)?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let text = runtime.block_on(async {
+                match action {
+                    PluginsAction::List => perfwatch::cli::plugins_list(&config).await,
+                    PluginsAction::Check { file } => {
+                        perfwatch::cli::plugins_check(&file, &config).await
+                    }
+                }
+            })?;
+            print!("{text}");
+            Ok(())
+        }
         Command::Serve { config } => {
             init_logging();
-            let config = match config {
-                Some(path) => Config::load(&path)?,
-                None => Config::defaults(),
-            };
+            let config = load_config(config)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(perfwatch::serve::run(config))
         }
     }
+}
+
+fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(path) => Config::load(&path)?,
+        None => Config::defaults(),
+    })
 }
 
 /// Logs to stderr; `RUST_LOG` overrides the default `info` level.

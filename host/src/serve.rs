@@ -2,11 +2,14 @@
 //! server and start ticking; stop cleanly on Ctrl-C or SIGTERM.
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 
-use crate::app::AppState;
+use crate::alert::{AlertSink, ChannelSink, DeliveryQueue};
+use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
 use crate::config::Config;
-use crate::plugins::{self, PluginRuntime};
+use crate::model::Alert;
+use crate::plugins::{self, ChannelPlugin, PluginKind, PluginRuntime};
 use crate::rules::RuleSet;
 use crate::store::Store;
 use crate::tick::Ticker;
@@ -26,21 +29,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .context("cannot start the plugin engine")?;
     runtime.spawn_epoch_ticker();
-    let loaded = plugins::load_dir(&runtime, &config.plugins_dir, &config.plugins);
+    let loaded = plugins::load(&runtime, &config);
     for error in &loaded.errors {
         tracing::warn!("{error}");
     }
     for collector in &loaded.collectors {
         tracing::info!(plugin = collector.name(), "collector plugin loaded");
     }
-    for other in &loaded.others {
-        tracing::info!(plugin = %other.name, kind = other.kind.as_str(), "plugin loaded");
+    for exporter in &loaded.exporters {
+        tracing::info!(plugin = exporter.name(), "exporter plugin loaded");
     }
-    report_undeliverable_channels(&config);
+    if !config.alerting.enabled {
+        tracing::info!(
+            "alerting.enabled is false: alerts are evaluated and streamed, not delivered"
+        );
+    }
 
     let rules_dir = config.rules_dir.clone();
     let addr = config.listen_addr();
-    let state = AppState::new(config, store);
+    let mut state = AppState::new(config, store);
+    let channels: Vec<ChannelSink> = loaded
+        .channels
+        .into_iter()
+        .map(|(channel, plugin)| {
+            tracing::info!(channel = %channel.name, plugin = plugin.plugin(), "channel ready");
+            ChannelSink {
+                name: channel.name.clone(),
+                filters: channel.filters.clone(),
+                sink: Box::new(ReportingChannel {
+                    plugin,
+                    channel: channel.name,
+                    views: state.plugins.clone(),
+                }),
+            }
+        })
+        .collect();
+    state.deliveries = DeliveryQueue::start(channels);
+    for exporter in &loaded.exporters {
+        state.plugins.update(PluginView {
+            name: exporter.name().to_owned(),
+            kind: PluginKind::Exporter,
+            channel: None,
+            stats: exporter.stats(),
+        });
+    }
+    *state.exporters.lock().await = loaded.exporters;
+
     let rules = RuleSet::load(&rules_dir, state.window.clone());
     for error in rules.compile_errors() {
         tracing::warn!("rule not loaded: {error}");
@@ -55,13 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("perfwatch listening on http://{local}");
     tracing::info!(%local, "serving the API, /ws and /healthz");
 
-    let ticker = Ticker::new(
-        state.clone(),
-        system,
-        loaded.collectors,
-        loaded.others,
-        rules,
-    );
+    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules);
     let ticking = tokio::spawn(ticker.run());
     crate::server::serve(listener, state.clone(), shutdown_signal())
         .await
@@ -77,28 +105,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Delivery arrives with the channel plugins; until then say plainly which
-/// configured channels will not notify anyone.
-fn report_undeliverable_channels(config: &Config) {
-    if !config.alerting.enabled {
-        tracing::info!(
-            "alerting.enabled is false: alerts are evaluated and streamed, not delivered"
-        );
-        return;
-    }
-    let names: Vec<String> = config
-        .alerting
-        .channels
-        .iter()
-        .filter(|c| c.enabled)
-        .map(|c| format!("{} ({})", c.name, c.settings.kind().as_str()))
-        .collect();
-    if !names.is_empty() {
-        tracing::warn!(
-            "alert channels cannot deliver yet in this version: {}; alerts are written to this log, \
-             GET /api/v1/alerts and the /ws stream",
-            names.join(", ")
-        );
+/// A channel plugin as the delivery queue sees it, publishing the plugin's
+/// health after every attempt.
+struct ReportingChannel {
+    plugin: ChannelPlugin,
+    channel: String,
+    views: PluginViews,
+}
+
+impl AlertSink for ReportingChannel {
+    fn deliver<'a>(&'a mut self, alert: &'a Alert) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let result = self.plugin.deliver(alert).await.map_err(|e| e.to_string());
+            self.views.update(PluginView {
+                name: self.plugin.plugin().to_owned(),
+                kind: PluginKind::Channel,
+                channel: Some(self.channel.clone()),
+                stats: self.plugin.stats(),
+            });
+            result
+        })
     }
 }
 

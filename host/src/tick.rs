@@ -13,7 +13,7 @@ use crate::alert::{AlertEvent, evaluate_thresholds};
 use crate::app::{AppState, PluginView, RulesView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
-use crate::plugins::{CollectorPlugin, OtherPlugin, PluginKind};
+use crate::plugins::{CollectorPlugin, PluginKind};
 use crate::rules::RuleSet;
 
 /// How often raw samples past `retention_days` are deleted.
@@ -24,7 +24,6 @@ pub struct Ticker {
     state: AppState,
     system: SystemCollector,
     collectors: Vec<CollectorPlugin>,
-    others: Vec<OtherPlugin>,
     rules: RuleSet,
     overhead: OverheadTracker,
     last_retention_ms: i64,
@@ -36,7 +35,6 @@ impl Ticker {
         state: AppState,
         system: SystemCollector,
         collectors: Vec<CollectorPlugin>,
-        others: Vec<OtherPlugin>,
         rules: RuleSet,
     ) -> Self {
         *state.rules.write().expect("rules lock") = RulesView {
@@ -52,7 +50,6 @@ impl Ticker {
             state,
             system,
             collectors,
-            others,
             rules,
             overhead: OverheadTracker::new(),
             last_retention_ms: i64::MIN,
@@ -155,31 +152,26 @@ impl Ticker {
                 AlertEvent::Triggered(alert) => {
                     tracing::warn!(alert = %alert.id, severity = alert.severity.as_str(), "alert: {}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
+                    self.state.deliveries.enqueue(&alert);
                 }
                 AlertEvent::Resolved(alert) => {
                     tracing::info!(alert = %alert.id, "resolved: {}", alert.message);
                     self.state.hub.publish("alert_resolved", &alert);
+                    self.state.deliveries.enqueue(&alert);
                 }
             }
         }
     }
 
     fn publish_plugin_status(&self) {
-        let views = self
-            .collectors
-            .iter()
-            .map(|c| PluginView {
+        for c in &self.collectors {
+            self.state.plugins.update(PluginView {
                 name: c.name().to_owned(),
                 kind: PluginKind::Collector,
-                stats: Some(c.stats()),
-            })
-            .chain(self.others.iter().map(|o| PluginView {
-                name: o.name.clone(),
-                kind: o.kind,
-                stats: None,
-            }))
-            .collect();
-        *self.state.plugins.write().expect("plugins lock") = views;
+                channel: None,
+                stats: c.stats(),
+            });
+        }
     }
 
     fn sweep_retention(&mut self, tick_ms: i64) {

@@ -1,9 +1,11 @@
 //! The wit-bindgen output for the three plugin worlds; nothing else in the SDK names wit-bindgen.
 //!
 //! Each world gets its own `generate!` because a `generate!` call binds
-//! exactly one world. The `collector` call generates the shared `types` and
-//! `host` interfaces and the other two reuse them through `with:`, so a plugin
-//! sees one `Sample`, one `Alert` and one `LogLevel` whatever world it targets.
+//! exactly one world. The `collector` call generates the shared `types`,
+//! `host` and `http` interfaces and the other two reuse them through `with:`,
+//! so a plugin sees one `Sample`, one `Alert`, one `LogLevel` and one http
+//! `Request` whatever world it targets. `email` is imported by the `channel`
+//! world alone, so the `channel` call generates it.
 //!
 //! `pub_export_macro` plus `default_bindings_module` make the generated
 //! `export!` macros usable from plugin crates, which depend only on this
@@ -13,7 +15,7 @@
 
 #![allow(missing_docs, clippy::all)]
 
-/// Bindings for the `collector` world, plus the shared `types` and `host` interfaces.
+/// Bindings for the `collector` world, plus the shared `types`, `host` and `http` interfaces.
 pub mod collector {
     wit_bindgen::generate!({
         path: "../wit",
@@ -27,7 +29,8 @@ pub mod collector {
     });
 }
 
-/// Bindings for the `channel` world; `types` and `host` come from [`collector`].
+/// Bindings for the `channel` world and its own `email` interface; `types`,
+/// `host` and `http` come from [`collector`].
 pub mod channel {
     wit_bindgen::generate!({
         path: "../wit",
@@ -35,6 +38,8 @@ pub mod channel {
         with: {
             "perfwatch:plugin/types@0.1.0": crate::bindings::collector::perfwatch::plugin::types,
             "perfwatch:plugin/host@0.1.0": crate::bindings::collector::perfwatch::plugin::host,
+            "perfwatch:plugin/http@0.1.0": crate::bindings::collector::perfwatch::plugin::http,
+            "perfwatch:plugin/email@0.1.0": generate,
         },
         pub_export_macro: true,
         export_macro_name: "export_channel_world",

@@ -1,6 +1,75 @@
-//! Builders for [`Sample`] and [`Label`], so collectors state a measurement in one expression.
+//! Builders for [`Sample`] and [`Label`], so collectors state a measurement in one expression, and the host's naming rules.
 
 use crate::{Label, MetricKind, Sample};
+
+/// Longest metric name the host accepts; the same limit as the host's.
+pub const MAX_METRIC_NAME_LEN: usize = 200;
+
+/// Longest label name the host accepts; the same limit as the host's.
+pub const MAX_LABEL_NAME_LEN: usize = 100;
+
+/// Checks `name` against the host's rule for metric names: 1 to
+/// [`MAX_METRIC_NAME_LEN`] ASCII letters, digits, `_` and `.`, with no empty
+/// dot-separated segment.
+///
+/// The host drops a sample whose name breaks the rule, with a warning per
+/// sample; a plugin that builds names from config or scraped data checks
+/// them first, and can say which config entry is wrong.
+///
+/// ```
+/// assert_eq!(perfwatch_sdk::check_metric_name("agents.avgResponseTime"), Ok(()));
+/// assert_eq!(
+///     perfwatch_sdk::check_metric_name("http:requests"),
+///     Err("metric name `http:requests` contains ':'; use letters, digits, `_` and `.` (like `agents.avgResponseTime`)".to_owned())
+/// );
+/// ```
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("metric name is empty".to_owned());
+    }
+    if name.len() > MAX_METRIC_NAME_LEN {
+        return Err(format!(
+            "metric name is {} characters long; at most {MAX_METRIC_NAME_LEN} are allowed",
+            name.len()
+        ));
+    }
+    if let Some(ch) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+    {
+        return Err(format!(
+            "metric name `{name}` contains {ch:?}; use letters, digits, `_` and `.` (like `agents.avgResponseTime`)"
+        ));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err(format!(
+            "metric name `{name}` has an empty segment; segments are separated by single dots"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `name` against the host's rule for label names: 1 to
+/// [`MAX_LABEL_NAME_LEN`] ASCII letters, digits and `_`, not starting with a
+/// digit.
+///
+/// ```
+/// assert_eq!(perfwatch_sdk::check_label_name("agent"), Ok(()));
+/// assert!(perfwatch_sdk::check_label_name("2xx").is_err());
+/// ```
+pub fn check_label_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_LABEL_NAME_LEN
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "label name {name:?} is invalid; use 1 to {MAX_LABEL_NAME_LEN} letters, digits or `_`, not starting with a digit"
+        ))
+    }
+}
 
 impl Sample {
     /// A gauge: a value that can go up and down (a load average, a queue
@@ -75,6 +144,47 @@ mod tests {
                 labels: vec![],
                 timestamp_ms: None,
             }
+        );
+    }
+
+    #[test]
+    fn metric_names_follow_the_host_rule() {
+        for good in ["system.load1", "node_cpu_seconds_total", "a", "x.y_z.W9"] {
+            assert_eq!(check_metric_name(good), Ok(()), "{good}");
+        }
+        assert_eq!(
+            check_metric_name(""),
+            Err("metric name is empty".to_owned())
+        );
+        assert_eq!(
+            check_metric_name(&"a".repeat(201)),
+            Err("metric name is 201 characters long; at most 200 are allowed".to_owned())
+        );
+        assert_eq!(check_metric_name(&"a".repeat(200)), Ok(()));
+        assert_eq!(
+            check_metric_name("agents..total"),
+            Err(
+                "metric name `agents..total` has an empty segment; segments are separated by single dots"
+                    .to_owned()
+            )
+        );
+        assert!(check_metric_name(".load1").is_err());
+        assert!(check_metric_name("load1.").is_err());
+        assert!(check_metric_name("disk-usage").is_err());
+        assert!(check_metric_name("température").is_err());
+    }
+
+    #[test]
+    fn label_names_follow_the_host_rule() {
+        for good in ["agent", "le", "_private", "a1", &"x".repeat(100)] {
+            assert_eq!(check_label_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "1st", "a.b", "a-b", &"x".repeat(101)] {
+            assert!(check_label_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            check_label_name("a-b"),
+            Err(r#"label name "a-b" is invalid; use 1 to 100 letters, digits or `_`, not starting with a digit"#.to_owned())
         );
     }
 

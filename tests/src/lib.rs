@@ -4,10 +4,12 @@
 
 mod host;
 mod http;
+mod peer;
 mod ws;
 
 pub use host::{PerfwatchProcess, perfwatch_binary, profile_dir, repo_root};
 pub use http::{HttpResponse, get, post_json};
+pub use peer::{HttpPeer, Received, Route};
 pub use ws::Stream;
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! `cargo xtask <task>`: building plugins, running the monitor and the
 //! test suite. Needs nothing but cargo (and rustup to add the wasm target).
 
+mod new_plugin;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -31,6 +33,17 @@ fn main() -> ExitCode {
         Some("plugins") => build_plugins(),
         Some("serve") => build_plugins().and_then(|()| serve(&args[1..])),
         Some("test") => build_plugins().and_then(|()| test()),
+        Some("new-plugin") => match &args[1..] {
+            [kind, name] => new_plugin::new_plugin(&root(), kind, name).map(|dir| {
+                println!(
+                    "xtask: created {}; `cargo xtask plugins` builds it into plugins/dist",
+                    dir.display()
+                );
+            }),
+            _ => {
+                Err("usage: cargo xtask new-plugin <collector|channel|exporter> <name>".to_owned())
+            }
+        },
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);

@@ -91,6 +91,10 @@ pub struct Channel {
     /// Type and type-specific settings.
     #[serde(flatten)]
     pub settings: ChannelSettings,
+    /// The `config` table as written, secrets included: what the channel
+    /// plugin receives. Never serialised.
+    #[serde(skip)]
+    pub plugin_config: toml::Table,
 }
 
 /// Type-specific settings, serialised as `{"type": …, "config": {…}}` with
@@ -119,6 +123,16 @@ impl ChannelSettings {
             ChannelSettings::Slack(_) => ChannelType::Slack,
             ChannelSettings::Discord(_) => ChannelType::Discord,
             ChannelSettings::Email(_) => ChannelType::Email,
+        }
+    }
+
+    /// The URL this channel posts to, if it is a webhook of some kind: its
+    /// origin is granted to the channel's plugin implicitly.
+    pub fn webhook_url(&self) -> Option<&Secret> {
+        match self {
+            ChannelSettings::Webhook(w) => Some(&w.url),
+            ChannelSettings::Slack(c) | ChannelSettings::Discord(c) => Some(&c.webhook_url),
+            ChannelSettings::Console(_) | ChannelSettings::Email(_) => None,
         }
     }
 }
@@ -173,10 +187,37 @@ pub struct SmtpSettings {
     /// Credentials, when the relay needs them.
     #[serde(default)]
     pub auth: Option<SmtpAuth>,
+    /// Transport security; by default implicit TLS on port 465 and
+    /// STARTTLS (required) on any other port.
+    #[serde(default)]
+    pub tls: Option<SmtpTls>,
 }
 
 fn default_smtp_port() -> u16 {
     587
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS; refused if the relay cannot.
+    Starttls,
+    /// No encryption: only for a relay on loopback or a trusted network.
+    None,
+}
+
+impl SmtpSettings {
+    /// The transport security in effect.
+    pub fn effective_tls(&self) -> SmtpTls {
+        self.tls.unwrap_or(if self.port == 465 {
+            SmtpTls::Tls
+        } else {
+            SmtpTls::Starttls
+        })
+    }
 }
 
 /// SMTP credentials; both halves are secret.
@@ -191,6 +232,7 @@ pub struct SmtpAuth {
 
 /// Checks one `[[alerting.channels]]` entry; `at` names it in errors.
 pub(super) fn validate_channel(raw: RawChannel, at: &str) -> Result<Channel, String> {
+    let plugin_config = raw.config.clone();
     let config = toml::Value::Table(raw.config);
     let bad = |e: toml::de::Error| format!("{at}.config ({}): {}", raw.kind.as_str(), e.message());
     let settings = match raw.kind {
@@ -228,6 +270,7 @@ pub(super) fn validate_channel(raw: RawChannel, at: &str) -> Result<Channel, Str
         enabled: raw.enabled,
         filters: raw.filters,
         settings,
+        plugin_config,
     })
 }
 

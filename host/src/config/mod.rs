@@ -2,6 +2,7 @@
 //! `Config` the rest of the host uses. Defaults are the original system's.
 
 mod channel;
+mod origin;
 mod plugin;
 mod secret;
 mod threshold;
@@ -14,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 pub use channel::{
     Channel, ChannelFilters, ChannelSettings, ChannelType, ChatWebhookSettings, EmailSettings,
-    SmtpAuth, SmtpSettings, WebhookSettings,
+    SmtpAuth, SmtpSettings, SmtpTls, WebhookSettings,
 };
+pub use origin::OriginPattern;
 pub use plugin::{DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits};
 pub use secret::{REDACTED, Secret};
 pub use threshold::{Direction, Threshold};

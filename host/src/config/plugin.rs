@@ -28,6 +28,14 @@ pub struct PluginConfig {
     /// Host directories mounted read-only at the same path inside the plugin.
     #[serde(default)]
     pub read_paths: Vec<PathBuf>,
+    /// Origins the plugin may call over HTTP, `scheme://host[:port]`
+    /// (`*.` allowed as the first label). A channel may always call its own
+    /// webhook URL's origin.
+    #[serde(default)]
+    pub allow_http: Vec<super::OriginPattern>,
+    /// Whether a channel plugin may send email through its channel's SMTP relay.
+    #[serde(default)]
+    pub allow_email: bool,
     /// Settings handed to the plugin as JSON. Not redacted: do not put
     /// secrets here.
     #[serde(default)]
@@ -78,6 +86,8 @@ pub(super) fn default_plugins() -> Vec<PluginConfig> {
         path: None,
         enabled: true,
         read_paths: vec!["/proc".into()],
+        allow_http: Vec::new(),
+        allow_email: false,
         config,
         limits: PluginLimits::default(),
     }]

@@ -1,27 +1,37 @@
 //! Host bindings generated from `wit/perfwatch.wit`, and nothing else.
 //!
-//! The `types` and `host` interfaces are generated once (with the collector
-//! world) and reused by the other worlds, so all three share one `Sample`,
-//! one `Alert` and one `Host` trait.
+//! The `types`, `host` and `http` interfaces are generated once (with the
+//! collector world) and reused by the other worlds, so all three share one
+//! `Sample`, one `Alert` and one implementation of each import.
 
-/// The `collector` world, plus the shared `types` and `host` interfaces.
+/// The `collector` world, plus the shared `types`, `host` and `http` interfaces.
 pub mod collector {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "collector",
+        imports: {
+            // The host awaits the network on the plugin's behalf.
+            "perfwatch:plugin/http.send": async,
+            default: tracing,
+        },
         exports: { default: async },
     });
 }
 
-/// The `channel` world.
+/// The `channel` world; it adds the `email` interface.
 pub mod channel {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "channel",
+        imports: {
+            "perfwatch:plugin/email.send": async,
+            default: tracing,
+        },
         exports: { default: async },
         with: {
             "perfwatch:plugin/types": crate::plugins::bindings::collector::perfwatch::plugin::types,
             "perfwatch:plugin/host": crate::plugins::bindings::collector::perfwatch::plugin::host,
+            "perfwatch:plugin/http": crate::plugins::bindings::collector::perfwatch::plugin::http,
         },
     });
 }
@@ -39,4 +49,5 @@ pub mod exporter {
     });
 }
 
-pub use collector::perfwatch::plugin::{host, types};
+pub use channel::perfwatch::plugin::email;
+pub use collector::perfwatch::plugin::{host, http, types};

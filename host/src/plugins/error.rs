@@ -47,6 +47,8 @@ pub enum PluginError {
     Trap { plugin: String, detail: String },
     #[error("plugin `{plugin}` reported an error: {message}")]
     Reported { plugin: String, message: String },
+    #[error("plugin `{plugin}` is backing off after crashing and was not called")]
+    BackingOff { plugin: String },
     #[error("plugin `{plugin}` returned {count} samples; at most {max} are accepted per call")]
     TooManySamples {
         plugin: String,

@@ -49,7 +49,7 @@ pub fn detect(
     engine: &Engine,
     component: &Component,
     plugin: &str,
-) -> Result<PluginKind, PluginError> {
+) -> Result<(PluginKind, String), PluginError> {
     let ty = component.component_type();
     for (name, _) in ty.exports(engine) {
         let Some(rest) = name
@@ -73,7 +73,7 @@ pub fn detect(
                 serves: WIT_VERSION,
             });
         }
-        return Ok(kind);
+        return Ok((kind, version.to_owned()));
     }
     Err(PluginError::UnknownWorld {
         plugin: plugin.to_owned(),

@@ -1,5 +1,5 @@
 //! What each plugin instance's `Store` holds: its WASI context (with only
-//! the granted preopens), its limits and its identity.
+//! the granted preopens), its grants, its limits and its identity.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,9 +8,20 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::PluginError;
+use super::email::Mailer;
+use super::http::HttpClient;
 use super::limits::MemoryCap;
 use super::output::{LogOutput, Stream};
 use crate::config::PluginConfig;
+
+/// Everything a plugin instance was granted, fixed when it is loaded.
+#[derive(Clone)]
+pub struct Grants {
+    /// Outgoing HTTP, checked against the plugin's origins.
+    pub http: HttpClient,
+    /// SMTP relay of the plugin's channel, when granted.
+    pub email: Option<Mailer>,
+}
 
 /// Per-instance state.
 pub struct PluginState {
@@ -18,22 +29,26 @@ pub struct PluginState {
     pub name: Arc<str>,
     /// The plugin's `config` table as JSON text.
     pub config_json: Arc<str>,
-    /// When the current call must stop.
+    /// When the current call must stop; host imports that wait (HTTP,
+    /// email) bound their own timeouts by it.
     pub deadline: Instant,
     /// Linear-memory cap.
     pub memory: MemoryCap,
+    /// Capabilities beyond WASI.
+    pub grants: Grants,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl PluginState {
     /// State for a new instance of the plugin `config` describes. There is
-    /// no ambient authority: no environment, no arguments, no network, and
+    /// no ambient authority: no environment, no arguments, no sockets, and
     /// only the `read_paths` granted, read-only.
     pub fn new(
         config: &PluginConfig,
         name: Arc<str>,
         config_json: Arc<str>,
+        grants: Grants,
     ) -> Result<Self, PluginError> {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(LogOutput::new(name.clone(), Stream::Stdout))
@@ -55,6 +70,7 @@ impl PluginState {
             name,
             config_json,
             deadline: Instant::now(),
+            grants,
             wasi: wasi.build(),
             table: ResourceTable::new(),
         })

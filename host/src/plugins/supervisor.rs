@@ -110,6 +110,14 @@ impl Supervisor {
         }
     }
 
+    /// Turns the last call, recorded as a success, into a failure: the
+    /// plugin answered, but with output the host refuses.
+    pub fn record_invalid_output(&mut self, error: &PluginError) {
+        self.stats.failures += 1;
+        self.stats.last_error = Some(error.to_string());
+        self.stats.status = PluginStatus::Degraded;
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> PluginStats {
         self.stats.clone()

@@ -109,9 +109,14 @@ pub async fn alerts(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "firing": engine.firing(), "resolved": resolved }))
 }
 
-/// `GET /api/v1/plugins`: loaded plugins and their health.
+/// `GET /api/v1/plugins`: loaded plugin instances and their health.
 pub async fn plugins(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "plugins": *state.plugins.read().expect("plugins lock") }))
+    Json(json!({ "plugins": state.plugins.all() }))
+}
+
+/// `GET /api/v1/deliveries`: recent notification attempts, newest first.
+pub async fn deliveries(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "deliveries": state.deliveries.recent() }))
 }
 
 /// `GET /api/v1/rules`: scripts, compile errors and run-time errors.

@@ -17,6 +17,8 @@ pub enum ApiError {
     NotFound(String),
     /// The request is too big.
     TooLarge(String),
+    /// A dependency (a plugin) failed; the message says which and why.
+    Unavailable(String),
     /// The host failed; details go to the log only.
     Internal(String),
 }
@@ -37,6 +39,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
+            ApiError::Unavailable(m) => (StatusCode::BAD_GATEWAY, m),
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (

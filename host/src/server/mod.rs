@@ -5,6 +5,7 @@
 
 mod api;
 mod error;
+mod export;
 mod hub;
 mod ws;
 
@@ -28,6 +29,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/plugins", get(api::plugins))
+        .route("/api/v1/deliveries", get(api::deliveries))
+        .route("/api/v1/export", post(export::export))
         .route("/api/v1/rules", get(api::rules))
         .route("/api/v1/config", get(api::config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -127,6 +127,14 @@ impl Database {
         Ok(samples.len())
     }
 
+    /// Every metric with at least one stored series, sorted.
+    pub fn metrics(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.series.keys().map(|k| k.metric.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Whether any series of this metric was ever stored.
     pub fn has_metric(&self, metric: &str) -> bool {
         self.series.keys().any(|k| k.metric == metric)

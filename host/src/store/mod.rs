@@ -92,6 +92,7 @@ enum Command {
     },
     DeleteBefore(i64, oneshot::Sender<Result<usize, StoreError>>),
     Count(oneshot::Sender<Result<u64, StoreError>>),
+    Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
     Close(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -154,6 +155,11 @@ impl Store {
         self.request(Command::Count).await
     }
 
+    /// Every metric with stored series, sorted.
+    pub async fn metrics(&self) -> Result<Vec<String>, StoreError> {
+        self.request(Command::Metrics).await
+    }
+
     /// Closes the database (checkpointing the log) and stops the thread;
     /// later requests on any clone fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<(), StoreError> {
@@ -203,6 +209,9 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             }
             Command::Count(reply) => {
                 let _ = reply.send(db.sample_count());
+            }
+            Command::Metrics(reply) => {
+                let _ = reply.send(Ok(db.metrics()));
             }
             Command::Close(reply) => {
                 drop(db);

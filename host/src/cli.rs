@@ -1,0 +1,123 @@
+//! The `perfwatch plugins …` commands: live status from a running host,
+//! or what is on disk when none runs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::config::Config;
+
+/// `perfwatch plugins list`: the running host's plugin instances with
+/// their status and counters; without a running host, the components in
+/// `plugins_dir` and whether they load.
+pub async fn plugins_list(config: &Config) -> anyhow::Result<String> {
+    let host = if config.bind.is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        config.bind.to_string()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let url = format!("http://{host}:{}/api/v1/plugins", config.port);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()?;
+    let mut out = String::new();
+    match client.get(&url).send().await {
+        Ok(answer) => {
+            let text = answer
+                .text()
+                .await
+                .with_context(|| format!("reading the answer of {url}"))?;
+            let body: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{url} did not answer with JSON"))?;
+            writeln!(
+                out,
+                "plugins of the perfwatch running at {host}:{}",
+                config.port
+            )?;
+            writeln!(
+                out,
+                "{:<22} {:<10} {:<9} {:>8} {:>8} {:>10}  last error",
+                "name", "kind", "status", "calls", "failures", "avg ms"
+            )?;
+            for p in body["plugins"].as_array().into_iter().flatten() {
+                let stats = &p["stats"];
+                let calls = stats["calls"].as_u64().unwrap_or(0);
+                let avg = if calls == 0 {
+                    0.0
+                } else {
+                    stats["call_time_ms"].as_f64().unwrap_or(0.0) / calls as f64
+                };
+                let name = match p["channel"].as_str() {
+                    Some(channel) => format!("{}@{channel}", p["name"].as_str().unwrap_or("?")),
+                    None => p["name"].as_str().unwrap_or("?").to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{name:<22} {:<10} {:<9} {calls:>8} {:>8} {avg:>10.3}  {}",
+                    p["kind"].as_str().unwrap_or("?"),
+                    stats["status"].as_str().unwrap_or("?"),
+                    stats["failures"].as_u64().unwrap_or(0),
+                    stats["last_error"].as_str().unwrap_or("")
+                )?;
+            }
+        }
+        Err(_) => {
+            writeln!(
+                out,
+                "no perfwatch answers at {host}:{}; components in {}:",
+                config.port,
+                config.plugins_dir.display()
+            )?;
+            for path in crate::dir::files_with_extension(&config.plugins_dir, "wasm") {
+                match crate::plugins::inspect(&path, config).await {
+                    Ok(i) => writeln!(
+                        out,
+                        "  {:<20} {:<10} perfwatch:plugin@{}",
+                        i.name,
+                        i.kind.as_str(),
+                        i.wit_version
+                    )?,
+                    Err(e) => writeln!(out, "  {}: {e}", path.display())?,
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `perfwatch plugins check FILE.wasm`: world, WIT version, imports, what
+/// the config grants it, and the outcome of one call.
+pub async fn plugins_check(path: &Path, config: &Config) -> anyhow::Result<String> {
+    let i = crate::plugins::inspect(path, config).await?;
+    let mut out = String::new();
+    writeln!(out, "plugin:      {} ({})", i.name, path.display())?;
+    writeln!(
+        out,
+        "world:       {} (perfwatch:plugin@{})",
+        i.kind.as_str(),
+        i.wit_version
+    )?;
+    writeln!(out, "imports:")?;
+    for import in &i.imports {
+        writeln!(out, "  {import}")?;
+    }
+    let source = if i.configured {
+        "its [[plugins]] entry"
+    } else {
+        "no [[plugins]] entry: nothing is granted"
+    };
+    writeln!(out, "grants ({source}):")?;
+    for grant in &i.grants {
+        writeln!(out, "  {grant}")?;
+    }
+    writeln!(out, "smoke call:  {}", i.smoke_call)?;
+    Ok(out)
+}

@@ -1,0 +1,102 @@
+//! Exporter plugins: render stored series and alerts into a document.
+
+use super::PluginError;
+use super::bindings::exporter::Exporter;
+use super::bindings::types;
+use super::channel::to_wit;
+use super::sandbox::{CallOutcome, Sandbox};
+use super::supervisor::PluginStats;
+use crate::model::Alert;
+use crate::store::SeriesPoints;
+
+/// What to export: a range, its series and its alerts.
+pub struct ExportData {
+    /// Start of the range, epoch ms.
+    pub start_ms: i64,
+    /// End of the range, epoch ms.
+    pub end_ms: i64,
+    /// `(metric, series)` pairs.
+    pub series: Vec<(String, SeriesPoints)>,
+    /// Alerts in the range.
+    pub alerts: Vec<Alert>,
+}
+
+/// A rendered document.
+pub struct Artifact {
+    /// File extension without the dot.
+    pub extension: String,
+    /// Media type.
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A loaded exporter.
+pub struct ExporterPlugin {
+    sandbox: Sandbox<Exporter>,
+}
+
+impl ExporterPlugin {
+    pub(super) fn new(sandbox: Sandbox<Exporter>) -> Self {
+        Self { sandbox }
+    }
+
+    /// The plugin's name (the format users ask for).
+    pub fn name(&self) -> &str {
+        self.sandbox.name()
+    }
+
+    /// Calls, failures, status.
+    pub fn stats(&self) -> PluginStats {
+        self.sandbox.stats()
+    }
+
+    /// Renders `data`.
+    pub async fn export(&mut self, data: ExportData) -> Result<Artifact, PluginError> {
+        let request = types::ExportRequest {
+            start_ms: data.start_ms,
+            end_ms: data.end_ms,
+            series: data
+                .series
+                .into_iter()
+                .map(|(metric, s)| types::Series {
+                    metric,
+                    unit: s.unit,
+                    labels: s
+                        .labels
+                        .iter()
+                        .map(|(k, v)| types::Label {
+                            key: k.to_owned(),
+                            value: v.to_owned(),
+                        })
+                        .collect(),
+                    timestamps_ms: s.points.iter().map(|(t, _)| *t).collect(),
+                    values: s.points.iter().map(|(_, v)| *v).collect(),
+                })
+                .collect(),
+            alerts: data.alerts.iter().map(to_wit).collect(),
+        };
+        let outcome = self
+            .sandbox
+            .call(move |bindings, store| {
+                Box::pin(async move {
+                    bindings
+                        .perfwatch_plugin_exporter_api()
+                        .call_export(store, &request)
+                        .await
+                })
+            })
+            .await;
+        match outcome {
+            CallOutcome::Done(a) => Ok(Artifact {
+                extension: a.extension,
+                media_type: a.media_type,
+                bytes: a.bytes,
+            }),
+            CallOutcome::Failed(error) => Err(error),
+            CallOutcome::Skipped => Err(PluginError::BackingOff {
+                plugin: self.name().to_owned(),
+            }),
+        }
+    }
+}

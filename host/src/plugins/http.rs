@@ -1,0 +1,160 @@
+//! The `http` interface: outgoing requests the host performs for a plugin
+//! after checking its grant. reqwest does the work; redirects are followed
+//! only while they stay inside the grant.
+
+use std::time::{Duration, Instant};
+
+use reqwest::redirect;
+
+use super::bindings::http::{Error as HttpError, Header, Host, Request, Response};
+use super::grants::HttpGrant;
+use super::state::PluginState;
+
+/// Largest response body a plugin receives. Status pages and metrics
+/// endpoints are kilobytes; 8 MiB is generous and still bounds host memory.
+pub const MAX_RESPONSE_BYTES: u64 = 8 << 20;
+/// Redirects followed at most, all inside the grant.
+const MAX_REDIRECTS: usize = 5;
+
+/// A plugin's HTTP client: its grant and a reqwest client whose redirect
+/// policy enforces that grant. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    grant: HttpGrant,
+    client: reqwest::Client,
+}
+
+impl HttpClient {
+    /// A client for `grant`.
+    pub fn new(grant: HttpGrant) -> Self {
+        let policy_grant = grant.clone();
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            match policy_grant.check(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(denied) => attempt.error(format!("redirect refused: {denied}")),
+            }
+        });
+        let client = reqwest::Client::builder()
+            .redirect(policy)
+            .user_agent(concat!("perfwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a reqwest client with rustls and a redirect policy builds");
+        Self { grant, client }
+    }
+
+    async fn send(&self, request: Request, deadline: Instant) -> Result<Response, HttpError> {
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|e| HttpError::Invalid(format!("URL {:?}: {e}", request.url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(HttpError::Invalid(format!(
+                "URL {:?}: only http and https are supported",
+                request.url
+            )));
+        }
+        self.grant.check(&url).map_err(HttpError::Denied)?;
+        let method = match request.method.to_ascii_uppercase().as_str() {
+            "GET" => reqwest::Method::GET,
+            "HEAD" => reqwest::Method::HEAD,
+            "POST" => reqwest::Method::POST,
+            "PUT" => reqwest::Method::PUT,
+            "PATCH" => reqwest::Method::PATCH,
+            "DELETE" => reqwest::Method::DELETE,
+            other => {
+                return Err(HttpError::Invalid(format!(
+                    "method {other:?} is not supported"
+                )));
+            }
+        };
+        // The call's deadline bounds the wait: the epoch deadline cannot
+        // interrupt a plugin while the host awaits the network for it.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = request
+            .timeout_ms
+            .map_or(left, |ms| Duration::from_millis(ms.into()).min(left));
+        if timeout.is_zero() {
+            return Err(HttpError::Timeout);
+        }
+        let mut builder = self.client.request(method, url).timeout(timeout);
+        for Header { name, value } in request.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::Invalid(format!("header name {name:?} is not valid")))?;
+            let value = reqwest::header::HeaderValue::from_str(&value)
+                .map_err(|_| HttpError::Invalid(format!("header `{name}` has an invalid value")))?;
+            builder = builder.header(name, value);
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let started = Instant::now();
+        let mut response = builder.send().await.map_err(classify)?;
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES)
+        {
+            return Err(HttpError::TooLarge(MAX_RESPONSE_BYTES));
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| Header {
+                name: name.to_string(),
+                value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if (body.len() + chunk.len()) as u64 > MAX_RESPONSE_BYTES {
+                return Err(HttpError::TooLarge(MAX_RESPONSE_BYTES));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let elapsed_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+        Ok(Response {
+            status,
+            headers,
+            body,
+            elapsed_ms,
+        })
+    }
+}
+
+/// Turns a reqwest failure into the WIT error, keeping the cause's words.
+fn classify(error: reqwest::Error) -> HttpError {
+    if error.is_timeout() {
+        return HttpError::Timeout;
+    }
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    if error.is_redirect() && detail.contains("redirect refused") {
+        let denied = detail
+            .split("redirect refused: ")
+            .nth(1)
+            .unwrap_or(&detail)
+            .to_owned();
+        return HttpError::Denied(format!("redirected outside the grant: {denied}"));
+    }
+    if error.is_builder() {
+        return HttpError::Invalid(detail);
+    }
+    HttpError::Connection(detail)
+}
+
+impl Host for PluginState {
+    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let result = self.grants.http.send(request, self.deadline).await;
+        // The reason names only the origin: URLs (webhook paths, query
+        // strings) can carry tokens and are never logged.
+        if let Err(HttpError::Denied(reason)) = &result {
+            tracing::warn!(plugin = %self.name, "HTTP request denied: {reason}");
+        }
+        result
+    }
+}

@@ -1,0 +1,176 @@
+//! `POST /api/v1/export?format=json&start=MS&end=MS`: renders the stored
+//! range with the exporter plugin named by `format` and writes the file
+//! into `export_path`. The plugin returns bytes; only the host writes files.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::plugins::ExportData;
+use crate::store::{MAX_QUERY_POINTS, StoreError};
+
+/// Default range: the last 24 hours.
+const DEFAULT_EXPORT_SPAN_MS: i64 = 86_400_000;
+
+pub async fn export(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["format", "start", "end"].contains(&k.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown parameter `{unknown}`; use format, start, end"
+        )));
+    }
+    let format = params
+        .get("format")
+        .map_or("json", String::as_str)
+        .to_owned();
+    let now = crate::clock::now_ms();
+    let parse = |key: &str| -> Result<Option<i64>, ApiError> {
+        params
+            .get(key)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
+                })
+            })
+            .transpose()
+    };
+    let end = parse("end")?.unwrap_or(now + 1);
+    let start = parse("start")?.unwrap_or(end - DEFAULT_EXPORT_SPAN_MS);
+    if start > end {
+        return Err(ApiError::BadRequest(format!(
+            "`start` ({start}) is after `end` ({end})"
+        )));
+    }
+
+    let mut series = Vec::new();
+    let mut points = 0;
+    for metric in state.store.metrics().await? {
+        for s in state.store.query(&metric, start, end).await?.series {
+            points += s.points.len();
+            if points > MAX_QUERY_POINTS {
+                return Err(StoreError::TooManyPoints {
+                    points,
+                    max: MAX_QUERY_POINTS,
+                }
+                .into());
+            }
+            series.push((metric.clone(), s));
+        }
+    }
+    let alerts = {
+        let engine = state.alerts.lock().expect("alerts lock");
+        let mut alerts = engine.firing();
+        alerts.extend(engine.recently_resolved().cloned());
+        alerts.retain(|a| a.timestamp < end && a.resolved_at.is_none_or(|r| r >= start));
+        alerts
+    };
+
+    let mut exporters = state.exporters.lock().await;
+    let names: Vec<String> = exporters.iter().map(|e| e.name().to_owned()).collect();
+    let exporter = exporters
+        .iter_mut()
+        .find(|e| e.name() == format)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "no exporter plugin `{format}` is loaded; available: {}",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })?;
+    let artifact = exporter
+        .export(ExportData {
+            start_ms: start,
+            end_ms: end,
+            series,
+            alerts,
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    drop(exporters);
+
+    let extension: String = artifact
+        .extension
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    let extension = if extension.is_empty() {
+        "out".to_owned()
+    } else {
+        extension
+    };
+    let dir = &state.config.export_path;
+    let file = dir.join(format!(
+        "performance-metrics-{}.{extension}",
+        file_stamp(now)
+    ));
+    let bytes = artifact.bytes.len();
+    tokio::fs::create_dir_all(dir).await.map_err(|e| {
+        ApiError::Internal(format!("cannot create export_path {}: {e}", dir.display()))
+    })?;
+    tokio::fs::write(&file, &artifact.bytes)
+        .await
+        .map_err(|e| ApiError::Internal(format!("cannot write {}: {e}", file.display())))?;
+    Ok(Json(json!({
+        "success": true,
+        "format": format,
+        "filePath": file,
+        "fileSize": bytes,
+        "mediaType": artifact.media_type,
+        "recordCount": points,
+    })))
+}
+
+/// `2026-11-26T22-40-49-123Z`: the original's ISO timestamp with `:` and
+/// `.` replaced, so file names sort by time and are valid everywhere.
+fn file_stamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}-{:02}-{:02}-{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stamps_are_iso_times_safe_in_file_names() {
+        assert_eq!(file_stamp(0), "1970-01-01T00-00-00-000Z");
+        assert_eq!(file_stamp(1_764_200_000_123), "2025-11-26T23-33-20-123Z");
+        assert_eq!(file_stamp(951_782_400_000), "2000-02-29T00-00-00-000Z");
+    }
+}
