@@ -33,6 +33,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for error in &loaded.errors {
         tracing::warn!("{error}");
     }
+    for idle in &loaded.idle {
+        tracing::info!("{idle}");
+    }
     for collector in &loaded.collectors {
         tracing::info!(plugin = collector.name(), "collector plugin loaded");
     }

@@ -35,6 +35,18 @@ pub fn fixture_plugin(name: &str) -> PathBuf {
     )
 }
 
+/// The `*.wasm` files in `dir`, sorted.
+pub fn wasm_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask plugins`)", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn existing(path: PathBuf) -> PathBuf {
     assert!(
         path.is_file(),

@@ -29,6 +29,9 @@ plugins_dir = "{plugins}"
 rules_dir = "{rules}"
 
 [[plugins]]
+name = "fixture-trap"
+
+[[plugins]]
 name = "fixture-loop"
 limits = {{ call_timeout_ms = 100 }}
 

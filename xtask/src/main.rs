@@ -32,7 +32,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => build_plugins(),
         Some("serve") => build_plugins().and_then(|()| serve(&args[1..])),
-        Some("test") => build_plugins().and_then(|()| test()),
+        Some("test") => install_test_peers()
+            .and_then(|()| build_plugins())
+            .and_then(|()| test()),
         Some("new-plugin") => match &args[1..] {
             [kind, name] => new_plugin::new_plugin(&root(), kind, name).map(|dir| {
                 println!(
@@ -171,6 +173,13 @@ fn build_plugins() -> Result<(), String> {
     for (dist, packages) in groups {
         std::fs::create_dir_all(&dist)
             .map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
+        // dist holds exactly the current plugins: a renamed or removed
+        // plugin's old component must not linger and be loaded.
+        for old in std::fs::read_dir(&dist).into_iter().flatten().flatten() {
+            if old.path().extension().is_some_and(|e| e == "wasm") {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
         for p in packages {
             let built = out_dir.join(format!("{}.wasm", p.replace('-', "_")));
             let dest = dist.join(format!("{p}.wasm"));
@@ -181,6 +190,52 @@ fn build_plugins() -> Result<(), String> {
         println!("xtask: components in {}", dist.display());
     }
     Ok(())
+}
+
+/// Debian packages the tests run as real peers.
+const TEST_PACKAGES: &[&str] = &["prometheus-node-exporter"];
+
+/// Installs the test peers that are missing (idempotent: installed
+/// packages are left alone). Uses sudo when not root.
+fn install_test_peers() -> Result<(), String> {
+    let missing: Vec<&str> = TEST_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg")
+                .args(["-s", p])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("xtask: installing test peers: {}", missing.join(" "));
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        run(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&missing);
+    apt(&install).map_err(|e| {
+        format!(
+            "{e}\nthe tests need these Debian packages: {}",
+            missing.join(" ")
+        )
+    })
 }
 
 fn serve(args: &[String]) -> Result<(), String> {

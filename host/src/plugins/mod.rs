@@ -103,12 +103,18 @@ pub struct LoadedPlugins {
     /// Components that could not be loaded, configured plugins without a
     /// component, and channels without a plugin, in words.
     pub errors: Vec<String>,
+    /// Collectors found in `plugins_dir` without a `[[plugins]]` entry:
+    /// loaded and checked, but not run (they would run without config or
+    /// grants), with the line that would enable them.
+    pub idle: Vec<String>,
 }
 
 pub(crate) struct Compiled {
     config: PluginConfig,
     component: Component,
     kind: PluginKind,
+    /// Whether a `[[plugins]]` entry names it.
+    configured: bool,
 }
 
 /// Loads every `*.wasm` in `plugins_dir`, configured by the `[[plugins]]`
@@ -273,12 +279,17 @@ pub(crate) fn compile_file(
                 path: path.to_owned(),
                 detail: format!("{e:#}"),
             })?;
-    tracing::debug!(plugin = %config.name, ?origin, "component ready");
+    let source = match origin {
+        CacheOrigin::Cached => "compile cache",
+        CacheOrigin::Compiled => "compiled now",
+    };
+    tracing::info!(plugin = %config.name, source, "component ready");
     let (kind, _version) = kind::detect(&runtime.engine, &component, &config.name)?;
     Ok(Compiled {
         config,
         component,
         kind,
+        configured: false,
     })
 }
 

@@ -1,0 +1,338 @@
+//! The plugin platform end to end: collectors reaching real HTTP servers
+//! only where granted, a channel delivering, an exporter writing a file,
+//! and the compile cache serving a warm start.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use perfwatch_tests::{
+    HttpPeer, PerfwatchProcess, Route, Stream, fixture_plugin, get, post_json, shipped_plugin,
+};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A temporary host directory with the named components in its plugins dir.
+fn host_dir(shipped: &[&str], fixtures: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for name in shipped {
+        std::fs::copy(shipped_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
+    }
+    for name in fixtures {
+        std::fs::copy(fixture_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
+    }
+    (dir, plugins)
+}
+
+fn write_config(dir: &Path, plugins: &Path, rest: &str) -> PathBuf {
+    let config = format!(
+        "port = 0\nupdate_interval = 300\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\nexport_path = \"{}\"\n{rest}",
+        dir.join("data").display(),
+        plugins.display(),
+        dir.join("no-rules").display(),
+        dir.join("exports").display(),
+    );
+    let path = dir.join("perfwatch.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `WAIT`.
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn plugin_error(host: &PerfwatchProcess, name: &str) -> String {
+    let plugins: Value = get(host.addr, "/api/v1/plugins").json();
+    plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["stats"]["last_error"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn latest_by_label(host: &PerfwatchProcess, metric: &str, label: &str, value: &str) -> Option<f64> {
+    let answer = get(host.addr, &format!("/api/v1/query?metric={metric}&start=0"));
+    if answer.status != 200 {
+        return None;
+    }
+    let json = answer.json();
+    json["series"]
+        .as_array()?
+        .iter()
+        .find(|s| s["labels"][label] == value)
+        .and_then(|s| s["points"].as_array()?.last()?[1].as_f64())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_collectors_reach_granted_origins_only() {
+    let outside = HttpPeer::start(&[("/status", Route::json("{}"))]);
+    let app = HttpPeer::start(&[
+        (
+            "/status",
+            Route::json(
+                r#"{"agents": {"total": 3, "list": [{"name": "a", "responseMs": 120}, {"name": "b", "responseMs": 80}]}}"#,
+            ),
+        ),
+        ("/escape", Route::redirect(&outside.url("/status"))),
+    ]);
+    let origin = format!("http://{}", app.addr);
+    let (dir, plugins) = host_dir(
+        &["http-json", "http-probe"],
+        &["fixture-http-denied", "fixture-huge-output"],
+    );
+    let config = write_config(
+        dir.path(),
+        &plugins,
+        &format!(
+            r#"
+[[plugins]]
+name = "http-json"
+allow_http = ["{origin}"]
+[plugins.config]
+url = "{origin}/status"
+metrics = [
+  {{ path = "agents.total", metric = "agents.totalAgents", unit = "agents" }},
+  {{ path = "agents.list[*].responseMs", metric = "agents.avgResponseTime", unit = "ms", labels = {{ agent = "name" }} }},
+]
+
+[[plugins]]
+name = "http-probe"
+allow_http = ["{origin}"]
+limits = {{ call_timeout_ms = 3000 }}
+[plugins.config]
+timeout_ms = 800
+targets = [{{ name = "ok", url = "{origin}/status" }}, {{ name = "escape", url = "{origin}/escape" }}]
+
+[[plugins]]
+name = "fixture-http-denied"
+
+[[plugins]]
+name = "fixture-huge-output"
+"#
+        ),
+    );
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let update = loop {
+        let update = stream.next_of("metrics_update", WAIT).await;
+        if update["data"]["agents"]["totalAgents"].is_number() {
+            break update;
+        }
+    };
+    assert_eq!(update["data"]["agents"]["totalAgents"], 3.0, "{update}");
+    assert_eq!(
+        update["data"]["agents"]["avgResponseTime"], 100.0,
+        "the mean over agents: {update}"
+    );
+    assert_eq!(
+        latest_by_label(&host, "agents.avgResponseTime", "agent", "a"),
+        Some(120.0)
+    );
+
+    let up = |target: &str| {
+        eventually(&format!("probe.up of {target}"), || {
+            latest_by_label(&host, "probe.up", "target", target)
+        })
+    };
+    assert_eq!(up("ok"), 1.0);
+    assert_eq!(
+        up("escape"),
+        0.0,
+        "a redirect out of the grant is not followed"
+    );
+    assert_eq!(
+        outside.hits(),
+        0,
+        "the ungranted server was never contacted"
+    );
+    assert!(latest_by_label(&host, "system.networkLatency", "target", "ok").is_some());
+
+    let denied = eventually("the denial", || {
+        Some(plugin_error(&host, "fixture-http-denied")).filter(|e| !e.is_empty())
+    });
+    assert!(
+        denied.contains("may not call http://127.0.0.1:9"),
+        "{denied}"
+    );
+    assert!(
+        denied.contains(r#"allow_http = ["http://127.0.0.1:9"]"#),
+        "the denial quotes the granting line: {denied}"
+    );
+    let huge = eventually("the size refusal", || {
+        Some(plugin_error(&host, "fixture-huge-output")).filter(|e| !e.is_empty())
+    });
+    assert!(
+        huge.contains("returned 50000 samples; at most 10000"),
+        "{huge}"
+    );
+}
+
+/// A free loopback port for a peer that picks its own listening address.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prometheus_collector_scrapes_a_real_node_exporter() {
+    let port = free_port();
+    let exporter = Path::new("/usr/bin/prometheus-node-exporter");
+    assert!(
+        exporter.is_file(),
+        "prometheus-node-exporter is missing: `cargo xtask test` installs it"
+    );
+    let mut node = std::process::Command::new(exporter)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (dir, plugins) = host_dir(&["prometheus"], &[]);
+    let config = write_config(
+        dir.path(),
+        &plugins,
+        &format!(
+            r#"
+[[plugins]]
+name = "prometheus"
+allow_http = ["http://127.0.0.1:{port}"]
+[plugins.config]
+url = "http://127.0.0.1:{port}/metrics"
+prefix = "node."
+include = ["node_load1", "node_memory_MemAvailable_bytes", "node_cpu_seconds_total"]
+"#
+        ),
+    );
+    let host = PerfwatchProcess::start(&config);
+    let load = eventually("node.node_load1", || {
+        let answer = get(host.addr, "/api/v1/query?metric=node.node_load1&start=0");
+        (answer.status == 200).then(|| answer.json())
+    });
+    assert!(
+        load["series"][0]["points"][0][1].as_f64().unwrap() >= 0.0,
+        "{load}"
+    );
+    let cpu = eventually("node.node_cpu_seconds_total", || {
+        let answer = get(
+            host.addr,
+            "/api/v1/query?metric=node.node_cpu_seconds_total&start=0",
+        );
+        (answer.status == 200).then(|| answer.json())
+    });
+    let series = cpu["series"].as_array().unwrap();
+    assert!(
+        series.iter().any(|s| s["labels"]["mode"] == "idle"),
+        "labels survive: {cpu}"
+    );
+    assert!(
+        series.iter().all(|s| s["kind"] == "counter"),
+        "TYPE counter is kept: {cpu}"
+    );
+    let _ = node.kill();
+    let _ = node.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_reach_the_console_channel_and_exports_are_written() {
+    let (dir, plugins) = host_dir(&["console", "json"], &[]);
+    let config = write_config(dir.path(), &plugins, "");
+    let mut host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let hot = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
+    );
+    assert_eq!(hot.status, 200, "{}", hot.body);
+    let alert = stream.next_of("alert_triggered", WAIT).await;
+    let id = alert["data"]["id"].as_str().unwrap().to_owned();
+
+    let delivery = eventually("a delivery record", || {
+        let deliveries = get(host.addr, "/api/v1/deliveries").json();
+        deliveries["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["alertId"] == id.as_str())
+            .cloned()
+    });
+    assert_eq!(delivery["channel"], "console#0", "{delivery}");
+    assert_eq!(delivery["success"], true, "{delivery}");
+    let log = eventually("the console line", || {
+        let log = host.log().join("\n");
+        log.contains("[CRITICAL]").then_some(log)
+    });
+    assert!(log.contains("Query Response Time: 2500 ms"), "{log}");
+
+    let export = post_json(host.addr, "/api/v1/export?format=json&start=0", "");
+    assert_eq!(export.status, 200, "{}", export.body);
+    let answer = export.json();
+    let file = PathBuf::from(answer["filePath"].as_str().unwrap());
+    assert!(file.starts_with(dir.path().join("exports")), "{answer}");
+    let document: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let metrics: Vec<&str> = document["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["metric"].as_str())
+        .collect();
+    assert!(metrics.contains(&"queries.avgResponseTime"), "{metrics:?}");
+    assert!(metrics.contains(&"system.cpuUsage"), "{metrics:?}");
+    let exported_alerts = document["alerts"].as_array().unwrap();
+    assert!(
+        exported_alerts.iter().any(|a| a["id"] == id.as_str()),
+        "{exported_alerts:?}"
+    );
+
+    let unknown = post_json(host.addr, "/api/v1/export?format=xlsx", "");
+    assert_eq!(unknown.status, 400);
+    assert!(
+        unknown.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("available: json"),
+        "{}",
+        unknown.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_start_loads_compiled_plugins_from_the_cache() {
+    let (dir, plugins) = host_dir(&["console", "json", "loadavg"], &[]);
+    let config = write_config(
+        dir.path(),
+        &plugins,
+        "[[plugins]]\nname = \"loadavg\"\nread_paths = [\"/proc\"]\n",
+    );
+    let mut cold = PerfwatchProcess::start(&config);
+    eventually("three compiles", || {
+        (cold.log().join("\n").matches("compiled now").count() == 3).then_some(())
+    });
+    cold.kill();
+    let cached = std::fs::read_dir(dir.path().join("data/plugin-cache"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 3);
+    let mut warm = PerfwatchProcess::start(&config);
+    let warm_log = eventually("three cache hits", || {
+        let log = warm.log().join("\n");
+        (log.matches("compile cache").count() == 3).then_some(log)
+    });
+    assert!(!warm_log.contains("compiled now"), "{warm_log}");
+}
