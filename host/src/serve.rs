@@ -84,6 +84,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(scripts = rules.script_names().len(), dir = %rules_dir.display(), "rules loaded");
 
+    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -92,7 +93,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("perfwatch listening on http://{local}");
     tracing::info!(%local, "serving the API, /ws and /healthz");
 
-    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules);
     let ticking = tokio::spawn(ticker.run());
     crate::server::serve(listener, state.clone(), shutdown_signal())
         .await

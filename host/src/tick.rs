@@ -13,7 +13,8 @@ use crate::alert::{AlertEvent, evaluate_thresholds};
 use crate::app::{AppState, PluginView, RulesView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
-use crate::plugins::{CollectorPlugin, PluginKind};
+use crate::model::{Labels, MetricKind, Sample};
+use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
 use crate::rules::RuleSet;
 
 /// How often raw samples past `retention_days` are deleted.
@@ -27,7 +28,12 @@ pub struct Ticker {
     rules: RuleSet,
     overhead: OverheadTracker,
     last_retention_ms: i64,
+    /// What `plugin_status` last reported, to stream only changes.
+    last_plugin_health: Vec<PluginHealth>,
 }
+
+/// A plugin instance's name, channel, status and last error.
+type PluginHealth = (String, Option<String>, PluginStatus, Option<String>);
 
 impl Ticker {
     /// A ticker over `state` with its collectors and rules.
@@ -46,13 +52,14 @@ impl Ticker {
             compile_errors: rules.compile_errors().to_vec(),
             runtime_errors: Vec::new(),
         };
-        let ticker = Self {
+        let mut ticker = Self {
             state,
             system,
             collectors,
             rules,
             overhead: OverheadTracker::new(),
             last_retention_ms: i64::MIN,
+            last_plugin_health: Vec::new(),
         };
         ticker.publish_plugin_status();
         ticker
@@ -91,6 +98,8 @@ impl Ticker {
             batch.extend(outcome.samples);
         }
         cost.collection_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.publish_plugin_status();
+        batch.extend(plugin_samples(&self.state.plugins.all(), tick_ms));
 
         let stored_total = self.state.stored_total.load(Ordering::Relaxed);
         let rss = self.system.own_rss_bytes();
@@ -117,7 +126,6 @@ impl Ticker {
             .evict(tick_ms);
 
         self.evaluate(tick_ms);
-        self.publish_plugin_status();
         let snapshot = {
             let window = self.state.window.read().expect("window lock");
             crate::snapshot::build(&window, tick_ms)
@@ -163,7 +171,9 @@ impl Ticker {
         }
     }
 
-    fn publish_plugin_status(&self) {
+    /// Updates the collectors' views and, when any plugin's status or
+    /// error changed since the last tick, streams `plugin_status`.
+    fn publish_plugin_status(&mut self) {
         for c in &self.collectors {
             self.state.plugins.update(PluginView {
                 name: c.name().to_owned(),
@@ -171,6 +181,19 @@ impl Ticker {
                 channel: None,
                 stats: c.stats(),
             });
+        }
+        let health: Vec<_> = self
+            .state
+            .plugins
+            .all()
+            .into_iter()
+            .map(|v| (v.name, v.channel, v.stats.status, v.stats.last_error))
+            .collect();
+        if health != self.last_plugin_health {
+            self.state
+                .hub
+                .publish("plugin_status", &self.state.plugins.all());
+            self.last_plugin_health = health;
         }
     }
 
@@ -194,4 +217,56 @@ impl Ticker {
             }
         });
     }
+}
+
+/// Per-plugin self-metrics: calls, failures and time spent as counters,
+/// status as a gauge (0 healthy, 1 degraded, 2 failed), labelled by plugin
+/// (and channel, for channel instances).
+fn plugin_samples(views: &[PluginView], tick_ms: i64) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(views.len() * 4);
+    for view in views {
+        let mut pairs = vec![("plugin".to_owned(), view.name.clone())];
+        if let Some(channel) = &view.channel {
+            pairs.push(("channel".to_owned(), channel.clone()));
+        }
+        let Ok(labels) = Labels::try_from_pairs(pairs) else {
+            continue;
+        };
+        let status = match view.stats.status {
+            PluginStatus::Healthy => 0.0,
+            PluginStatus::Degraded => 1.0,
+            PluginStatus::Failed => 2.0,
+        };
+        for (metric, value, unit, kind) in [
+            (
+                "plugins.calls",
+                view.stats.calls as f64,
+                "calls",
+                MetricKind::Counter,
+            ),
+            (
+                "plugins.failures",
+                view.stats.failures as f64,
+                "calls",
+                MetricKind::Counter,
+            ),
+            (
+                "plugins.callTime",
+                (view.stats.call_time_ms * 1000.0).round() / 1000.0,
+                "ms",
+                MetricKind::Counter,
+            ),
+            ("plugins.status", status, "", MetricKind::Gauge),
+        ] {
+            out.push(Sample {
+                metric: metric.to_owned(),
+                value,
+                unit: unit.to_owned(),
+                kind,
+                labels: labels.clone(),
+                timestamp_ms: tick_ms,
+            });
+        }
+    }
+    out
 }

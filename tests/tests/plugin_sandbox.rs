@@ -51,6 +51,23 @@ config = {{ value = 7 }}
     std::fs::write(&config_path, config).unwrap();
     let mut host = PerfwatchProcess::start(&config_path);
     let mut stream = Stream::connect(host.addr).await;
+    let initial = stream.next(Duration::from_secs(10)).await;
+    let listed: Vec<&str> = initial["data"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "fixture-counter",
+            "fixture-loop",
+            "fixture-memory-hog",
+            "fixture-trap"
+        ],
+        "{initial}"
+    );
 
     // Ticks keep coming while the bad plugins fail: 250 ms ticks plus at
     // most a 100 ms deadline; allow a wide margin for a loaded machine.
@@ -119,6 +136,18 @@ config = {{ value = 7 }}
         find("fixture-loop")["stats"]["status"],
         "degraded",
         "{plugins}"
+    );
+
+    let failures = get(host.addr, "/api/v1/query?metric=plugins.failures&start=0").json();
+    let trap_failures = failures["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["labels"]["plugin"] == "fixture-trap")
+        .and_then(|s| s["points"].as_array()?.last()?[1].as_f64());
+    assert!(
+        trap_failures >= Some(1.0),
+        "per-plugin self-metrics are stored: {failures}"
     );
 
     let log = host.log().join("\n");

@@ -18,7 +18,9 @@ pub use channel::{
     SmtpAuth, SmtpSettings, SmtpTls, WebhookSettings,
 };
 pub use origin::OriginPattern;
-pub use plugin::{DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits};
+pub use plugin::{
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_HOSTCALL_MIB, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
+};
 pub use secret::{REDACTED, Secret};
 pub use threshold::{Direction, Threshold};
 

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// Default CPU budget of one plugin call. A collector that needs more than
 /// a second per tick is broken or hostile; either way the tick must go on.
 pub const DEFAULT_CALL_TIMEOUT_MS: u64 = 1000;
+/// Default cap on the data one call may pass to the host (wasmtime's
+/// "hostcall fuel"; its own default is 128 MiB). 16 MiB holds 10,000
+/// samples with generous labels, or a large export.
+pub const DEFAULT_HOSTCALL_MIB: u64 = 16;
 /// Default linear-memory cap per plugin instance. The shipped plugins use
 /// well under 4 MiB; 32 MiB leaves room without letting one plugin take
 /// the host's memory.
@@ -59,6 +63,9 @@ pub struct PluginLimits {
     /// Linear memory cap, in MiB.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u64,
+    /// Data one call may pass to the host (results, log lines, requests), in MiB.
+    #[serde(default = "default_hostcall_mib")]
+    pub hostcall_mib: u64,
 }
 
 impl Default for PluginLimits {
@@ -66,6 +73,7 @@ impl Default for PluginLimits {
         Self {
             call_timeout_ms: DEFAULT_CALL_TIMEOUT_MS,
             memory_mib: DEFAULT_MEMORY_MIB,
+            hostcall_mib: DEFAULT_HOSTCALL_MIB,
         }
     }
 }
@@ -75,6 +83,9 @@ fn default_call_timeout_ms() -> u64 {
 }
 fn default_memory_mib() -> u64 {
     DEFAULT_MEMORY_MIB
+}
+fn default_hostcall_mib() -> u64 {
+    DEFAULT_HOSTCALL_MIB
 }
 
 /// The shipped `loadavg` collector, granted read access to `/proc`.
@@ -117,6 +128,11 @@ pub(super) fn validate_plugins(list: Vec<PluginConfig>) -> Result<Vec<PluginConf
         }
         if p.limits.memory_mib == 0 || p.limits.memory_mib > 4096 {
             return Err(format!("{at}.limits.memory_mib must be between 1 and 4096"));
+        }
+        if p.limits.hostcall_mib == 0 || p.limits.hostcall_mib > 1024 {
+            return Err(format!(
+                "{at}.limits.hostcall_mib must be between 1 and 1024"
+            ));
         }
         if let Some(bad) = p.read_paths.iter().find(|path| !path.is_absolute()) {
             return Err(format!(

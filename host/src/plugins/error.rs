@@ -31,6 +31,14 @@ pub enum PluginError {
          build it with perfwatch-sdk and one of its export macros"
     )]
     UnknownWorld { plugin: String },
+    #[error(
+        "plugin `{plugin}` is a {kind} but imports perfwatch:plugin/{interface}, which {kind} plugins may not use"
+    )]
+    ForbiddenImport {
+        plugin: String,
+        kind: &'static str,
+        interface: String,
+    },
     #[error("plugin `{plugin}`: cannot grant read access to {path}: {detail}")]
     Grant {
         plugin: String,

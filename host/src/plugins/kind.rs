@@ -34,6 +34,17 @@ impl PluginKind {
         }
     }
 
+    /// The `perfwatch:plugin` interfaces a component of this world may
+    /// import. The host links one set of imports for every world, so this
+    /// is what keeps, say, an exporter from making network calls.
+    fn allowed_imports(self) -> &'static [&'static str] {
+        match self {
+            PluginKind::Collector => &["types", "host", "http"],
+            PluginKind::Channel => &["types", "host", "http", "email"],
+            PluginKind::Exporter => &["types", "host"],
+        }
+    }
+
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,6 +83,22 @@ pub fn detect(
                 },
                 serves: WIT_VERSION,
             });
+        }
+        for (import, _) in ty.imports(engine) {
+            let Some(rest) = import
+                .strip_prefix(WIT_PACKAGE)
+                .and_then(|r| r.strip_prefix('/'))
+            else {
+                continue;
+            };
+            let interface = rest.split_once('@').map_or(rest, |(i, _)| i);
+            if !kind.allowed_imports().contains(&interface) {
+                return Err(PluginError::ForbiddenImport {
+                    plugin: plugin.to_owned(),
+                    kind: kind.as_str(),
+                    interface: interface.to_owned(),
+                });
+            }
         }
         return Ok((kind, version.to_owned()));
     }

@@ -16,11 +16,6 @@ pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// more is broken or hostile; either way it must not flood the store.
 pub const MAX_SAMPLES_PER_CALL: usize = 10_000;
 
-/// Bytes of data a plugin may pass to the host in one call (wasmtime's
-/// "hostcall fuel"). Default wasmtime allows 128 MiB; 16 MiB fits 10,000
-/// samples with generous labels.
-pub const MAX_HOSTCALL_BYTES: usize = 16 << 20;
-
 /// Caps linear memory and remembers when the cap was hit.
 #[derive(Debug)]
 pub struct MemoryCap {

@@ -127,8 +127,9 @@ pub fn load(runtime: &PluginRuntime, config: &crate::config::Config) -> LoadedPl
     let cache = ComponentCache::new(&config.data_dir, &runtime.engine);
     for (plugin_config, path) in discover(&config.plugins_dir, &config.plugins, &mut loaded.errors)
     {
+        let configured = config.plugins.iter().any(|p| p.name == plugin_config.name);
         match compile_file(runtime, &cache, plugin_config, &path) {
-            Ok(c) => compiled.push(c),
+            Ok(c) => compiled.push(Compiled { configured, ..c }),
             Err(e) => loaded.errors.push(e.to_string()),
         }
     }
@@ -142,6 +143,14 @@ pub fn load(runtime: &PluginRuntime, config: &crate::config::Config) -> LoadedPl
         };
         let config_json = c.config.config_json();
         let result = match c.kind {
+            PluginKind::Collector if !c.configured => {
+                loaded.idle.push(format!(
+                    "collector `{0}` is in plugins_dir but not enabled; to run it every tick add \
+                     [[plugins]] name = \"{0}\" (with its config and grants)",
+                    c.config.name
+                ));
+                Ok(())
+            }
             PluginKind::Collector => {
                 sandbox::Sandbox::new(runtime, &c.component, c.config.clone(), config_json, grants)
                     .map(|s| loaded.collectors.push(CollectorPlugin::new(s)))

@@ -9,7 +9,6 @@ use futures::future::BoxFuture;
 use wasmtime::Store;
 use wasmtime::component::Component;
 
-use super::limits::MAX_HOSTCALL_BYTES;
 use super::state::{Grants, PluginState};
 use super::supervisor::{PluginStats, Supervisor};
 use super::{PluginError, PluginRuntime};
@@ -142,7 +141,16 @@ impl<W: World> Sandbox<W> {
                 self.config_json.clone(),
                 self.grants.clone(),
             )?;
-            match instantiate::<W>(&self.pre, &self.runtime.engine, state, budget).await {
+            let hostcall_bytes = (self.config.limits.hostcall_mib as usize) << 20;
+            match instantiate::<W>(
+                &self.pre,
+                &self.runtime.engine,
+                state,
+                budget,
+                hostcall_bytes,
+            )
+            .await
+            {
                 Ok(live) => self.live = Some(live),
                 Err((error, memory_hit)) => {
                     return Err(match self.classify(error, memory_hit) {
@@ -202,6 +210,7 @@ async fn instantiate<W: World>(
     engine: &wasmtime::Engine,
     state: PluginState,
     budget: Duration,
+    hostcall_bytes: usize,
 ) -> Result<(Store<PluginState>, W), (wasmtime::Error, bool)> {
     let mut store = Store::new(engine, state);
     // The deadline must be set before instantiation too: a fresh store's
@@ -217,7 +226,7 @@ async fn instantiate<W: World>(
         })
     });
     store.limiter(|state| &mut state.memory);
-    store.set_hostcall_fuel(MAX_HOSTCALL_BYTES);
+    store.set_hostcall_fuel(hostcall_bytes);
     match W::instantiate(pre, &mut store).await {
         Ok(bindings) => Ok((store, bindings)),
         Err(e) => {

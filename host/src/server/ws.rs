@@ -15,7 +15,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 }
 
 /// The `initial_data` message: current snapshot, firing alerts, current
-/// bottlenecks and the config with every secret redacted.
+/// bottlenecks, the config with every secret redacted, and plugin status.
 fn initial_data(state: &AppState) -> String {
     let mut current = state.current.read().expect("current lock").clone();
     if current.is_null() {
@@ -31,6 +31,7 @@ fn initial_data(state: &AppState) -> String {
             "alerts": alerts,
             "bottlenecks": [],
             "config": state.config.redacted_json(),
+            "plugins": state.plugins.all(),
         }),
     )
 }
