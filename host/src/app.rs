@@ -33,7 +33,10 @@ pub struct PluginView {
 /// Every plugin instance's latest view, keyed by instance (`loadavg`,
 /// `console@console#0`); each instance's owner updates its own entry.
 #[derive(Clone, Default)]
-pub struct PluginViews(Arc<RwLock<BTreeMap<String, PluginView>>>);
+pub struct PluginViews {
+    views: Arc<RwLock<BTreeMap<String, PluginView>>>,
+    reload_errors: Arc<RwLock<BTreeMap<String, String>>>,
+}
 
 impl PluginViews {
     /// Replaces one instance's view.
@@ -42,17 +45,45 @@ impl PluginViews {
             Some(channel) => format!("{}@{channel}", view.name),
             None => view.name.clone(),
         };
-        self.0.write().expect("plugin views lock").insert(key, view);
+        self.views
+            .write()
+            .expect("plugin views lock")
+            .insert(key, view);
+    }
+
+    /// Drops every view of plugin `name` (its instances stopped).
+    pub fn remove(&self, name: &str) {
+        self.views
+            .write()
+            .expect("plugin views lock")
+            .retain(|_, v| v.name != name);
     }
 
     /// All views, in key order.
     pub fn all(&self) -> Vec<PluginView> {
-        self.0
+        self.views
             .read()
             .expect("plugin views lock")
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Records why the latest reload of `name` was refused (or clears it).
+    pub fn set_reload_error(&self, name: &str, error: Option<String>) {
+        let mut errors = self.reload_errors.write().expect("reload errors lock");
+        match error {
+            Some(e) => errors.insert(name.to_owned(), e),
+            None => errors.remove(name),
+        };
+    }
+
+    /// Refused reloads, by plugin name.
+    pub fn reload_errors(&self) -> BTreeMap<String, String> {
+        self.reload_errors
+            .read()
+            .expect("reload errors lock")
+            .clone()
     }
 }
 

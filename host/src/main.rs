@@ -116,10 +116,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { config } => {
             init_logging();
+            let path = config.clone();
             let config = load_config(config)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(perfwatch::serve::run(config))
+            runtime.block_on(perfwatch::serve::run(config, path))
         }
     }
 }

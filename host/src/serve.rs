@@ -7,15 +7,16 @@ use futures::future::BoxFuture;
 use crate::alert::{AlertSink, ChannelSink, DeliveryQueue};
 use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
-use crate::config::Config;
+use crate::config::{Channel, Config};
 use crate::model::Alert;
-use crate::plugins::{self, ChannelPlugin, PluginKind, PluginRuntime};
+use crate::plugins::{ChannelPlugin, Loader, PluginKind, PluginRuntime};
 use crate::rules::RuleSet;
 use crate::store::Store;
 use crate::tick::Ticker;
 
 /// Runs the monitor until a shutdown signal arrives.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// `config_path` is watched for `[[plugins]]` changes.
+pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir).with_context(|| {
         format!(
             "cannot open the store in data_dir {}",
@@ -29,7 +30,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .context("cannot start the plugin engine")?;
     runtime.spawn_epoch_ticker();
-    let loaded = plugins::load(&runtime, &config);
+    let loader = Loader::new(&runtime, &config);
+    let loaded = loader.load_all(&config);
     for error in &loaded.errors {
         tracing::warn!("{error}");
     }
@@ -56,15 +58,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .into_iter()
         .map(|(channel, plugin)| {
             tracing::info!(channel = %channel.name, plugin = plugin.plugin(), "channel ready");
-            ChannelSink {
-                name: channel.name.clone(),
-                filters: channel.filters.clone(),
-                sink: Box::new(ReportingChannel {
-                    plugin,
-                    channel: channel.name,
-                    views: state.plugins.clone(),
-                }),
-            }
+            channel_sink(&channel, plugin, &state.plugins)
         })
         .collect();
     state.deliveries = DeliveryQueue::start(channels);
@@ -84,7 +78,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(scripts = rules.script_names().len(), dir = %rules_dir.display(), "rules loaded");
 
-    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules);
+    let (swaps, swapped) = tokio::sync::mpsc::unbounded_channel();
+    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules, swapped);
+    crate::reload::spawn(
+        loader,
+        (*state.config).clone(),
+        config_path,
+        state.clone(),
+        swaps,
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -106,6 +108,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot close the store cleanly")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The delivery queue's view of `channel`, served by `plugin`, which is
+/// listed in `views` from now on.
+pub(crate) fn channel_sink(
+    channel: &Channel,
+    plugin: ChannelPlugin,
+    views: &PluginViews,
+) -> ChannelSink {
+    views.update(PluginView {
+        name: plugin.plugin().to_owned(),
+        kind: PluginKind::Channel,
+        channel: Some(channel.name.clone()),
+        stats: plugin.stats(),
+    });
+    ChannelSink {
+        name: channel.name.clone(),
+        filters: channel.filters.clone(),
+        sink: Box::new(ReportingChannel {
+            plugin,
+            channel: channel.name.clone(),
+            views: views.clone(),
+        }),
+    }
 }
 
 /// A channel plugin as the delivery queue sees it, publishing the plugin's

@@ -9,12 +9,15 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc;
+
 use crate::alert::{AlertEvent, evaluate_thresholds};
 use crate::app::{AppState, PluginView, RulesView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
 use crate::model::{Labels, MetricKind, Sample};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
+use crate::reload::CollectorSwap;
 use crate::rules::RuleSet;
 
 /// How often raw samples past `retention_days` are deleted.
@@ -28,6 +31,9 @@ pub struct Ticker {
     rules: RuleSet,
     overhead: OverheadTracker,
     last_retention_ms: i64,
+    /// Collectors installed or removed by hot reload, applied at the
+    /// start of the next tick.
+    swaps: mpsc::UnboundedReceiver<CollectorSwap>,
     /// What `plugin_status` last reported, to stream only changes.
     last_plugin_health: Vec<PluginHealth>,
 }
@@ -42,6 +48,7 @@ impl Ticker {
         system: SystemCollector,
         collectors: Vec<CollectorPlugin>,
         rules: RuleSet,
+        swaps: mpsc::UnboundedReceiver<CollectorSwap>,
     ) -> Self {
         *state.rules.write().expect("rules lock") = RulesView {
             scripts: rules
@@ -60,6 +67,7 @@ impl Ticker {
             overhead: OverheadTracker::new(),
             last_retention_ms: i64::MIN,
             last_plugin_health: Vec::new(),
+            swaps,
         };
         ticker.publish_plugin_status();
         ticker
@@ -84,6 +92,7 @@ impl Ticker {
 
     /// One tick at `tick_ms`.
     pub async fn tick(&mut self, tick_ms: i64) {
+        self.apply_swaps();
         let started = Instant::now();
         let mut batch = self.system.collect(tick_ms);
         let mut cost = TickCost::default();
@@ -133,6 +142,16 @@ impl Ticker {
         self.state.hub.publish("metrics_update", &snapshot);
         *self.state.current.write().expect("current lock") = snapshot;
         self.sweep_retention(tick_ms);
+    }
+
+    fn apply_swaps(&mut self) {
+        while let Ok(swap) = self.swaps.try_recv() {
+            self.collectors.retain(|c| c.name() != swap.name);
+            self.state.plugins.remove(&swap.name);
+            if let Some(plugin) = swap.plugin {
+                self.collectors.push(plugin);
+            }
+        }
     }
 
     fn evaluate(&mut self, tick_ms: i64) {

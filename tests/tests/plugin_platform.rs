@@ -336,3 +336,76 @@ async fn a_warm_start_loads_compiled_plugins_from_the_cache() {
     });
     assert!(!warm_log.contains("compiled now"), "{warm_log}");
 }
+
+/// Replaces `path` the way editors and build tools do: write, then rename.
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).unwrap();
+    std::fs::rename(&partial, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_reload_on_change_and_a_bad_version_leaves_the_old_one_running() {
+    let (dir, plugins) = host_dir(&[], &["fixture-counter"]);
+    let entry = |value: u32| {
+        format!("[[plugins]]\nname = \"fixture-counter\"\nconfig = {{ value = {value} }}\n")
+    };
+    let config = write_config(dir.path(), &plugins, &entry(7));
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let value_of = |update: &Value| update["data"]["custom"]["fixture.configValue"].as_f64();
+    assert_eq!(
+        value_of(&stream.next_of("metrics_update", WAIT).await),
+        Some(7.0)
+    );
+
+    // Editing the plugin's config entry reloads it: new config, new instance.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&entry(7), &entry(9));
+    replace_file(&config, text.as_bytes());
+    let reloaded = loop {
+        let update = stream.next_of("metrics_update", WAIT).await;
+        if value_of(&update) == Some(9.0) {
+            break update;
+        }
+    };
+    assert_eq!(
+        reloaded["data"]["custom"]["fixture.calls"], 1.0,
+        "a fresh instance: {reloaded}"
+    );
+
+    // A component that does not compile is refused; the running one stays.
+    replace_file(
+        &plugins.join("fixture-counter.wasm"),
+        b"\0asm but not really",
+    );
+    let refusal = eventually("the refused reload", || {
+        get(host.addr, "/api/v1/plugins").json()["reload_errors"]["fixture-counter"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    assert!(refusal.contains("is not a valid component"), "{refusal}");
+    let before = stream.next_of("metrics_update", WAIT).await["data"]["custom"]["fixture.calls"]
+        .as_f64()
+        .unwrap();
+    let after = stream.next_of("metrics_update", WAIT).await["data"]["custom"]["fixture.calls"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(after, before + 1.0, "the previous version keeps running");
+
+    // A new channel component in plugins_dir starts delivering.
+    replace_file(
+        &plugins.join("console.wasm"),
+        &std::fs::read(shipped_plugin("console")).unwrap(),
+    );
+    eventually("the console channel", || {
+        let plugins = get(host.addr, "/api/v1/plugins").json();
+        plugins["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["channel"] == "console#0")
+            .then_some(())
+    });
+}

@@ -64,40 +64,64 @@ struct Route {
     name: String,
     filters: ChannelFilters,
     queue: mpsc::Sender<Alert>,
+    /// A replacement sink (a reloaded plugin) for the channel's task.
+    replace: mpsc::UnboundedSender<Box<dyn AlertSink>>,
 }
 
 /// Handle to the per-channel delivery tasks; cheap to clone.
 #[derive(Clone)]
 pub struct DeliveryQueue {
-    routes: Arc<Vec<Route>>,
+    routes: Arc<std::sync::RwLock<Vec<Route>>>,
     records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
 }
 
 impl DeliveryQueue {
     /// Starts one task per channel.
     pub fn start(channels: Vec<ChannelSink>) -> Self {
-        let records = Arc::new(Mutex::new(VecDeque::new()));
-        let routes = channels
-            .into_iter()
-            .map(|channel| {
-                let (queue, receiver) = mpsc::channel(CHANNEL_QUEUE);
-                tokio::spawn(run_channel(
-                    channel.name.clone(),
-                    channel.sink,
-                    receiver,
-                    records.clone(),
-                ));
-                Route {
-                    name: channel.name,
-                    filters: channel.filters,
-                    queue,
-                }
-            })
-            .collect();
-        Self {
-            routes: Arc::new(routes),
-            records,
+        let queue = Self {
+            routes: Default::default(),
+            records: Default::default(),
+        };
+        for channel in channels {
+            queue.install(channel);
         }
+        queue
+    }
+
+    /// Starts delivering to a new channel, or hands an existing channel's
+    /// task a new sink (a reloaded plugin) for its next attempt; queued
+    /// notifications are kept.
+    pub fn install(&self, channel: ChannelSink) {
+        let ChannelSink {
+            name,
+            filters,
+            mut sink,
+        } = channel;
+        let mut routes = self.routes.write().expect("routes lock");
+        if let Some(route) = routes.iter_mut().find(|r| r.name == name) {
+            route.filters = filters.clone();
+            match route.replace.send(sink) {
+                Ok(()) => return,
+                // The task is gone (it cannot be, short of a panic): start anew.
+                Err(returned) => sink = returned.0,
+            }
+        }
+        routes.retain(|r| r.name != name);
+        let (queue, receiver) = mpsc::channel(CHANNEL_QUEUE);
+        let (replace, replacements) = mpsc::unbounded_channel();
+        tokio::spawn(run_channel(
+            name.clone(),
+            sink,
+            receiver,
+            replacements,
+            self.records.clone(),
+        ));
+        routes.push(Route {
+            name,
+            filters,
+            queue,
+            replace,
+        });
     }
 
     /// A queue with no channels.
@@ -108,7 +132,7 @@ impl DeliveryQueue {
     /// Hands a notification to every channel whose filters match. Never
     /// waits: a full channel queue drops the notification and records why.
     pub fn enqueue(&self, alert: &Alert) {
-        for route in self.routes.iter() {
+        for route in self.routes.read().expect("routes lock").iter() {
             if !route
                 .filters
                 .matches(alert.severity, &alert.component, &alert.metric)
@@ -159,10 +183,15 @@ async fn run_channel(
     name: String,
     mut sink: Box<dyn AlertSink>,
     mut queue: mpsc::Receiver<Alert>,
+    mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
     records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
 ) {
     while let Some(alert) = queue.recv().await {
         for attempt in 1..=MAX_ATTEMPTS {
+            // A plugin reloaded while this notification waited delivers it.
+            while let Ok(newer) = replacements.try_recv() {
+                sink = newer;
+            }
             let result = sink.deliver(&alert).await;
             let success = result.is_ok();
             if let Err(error) = &result {
@@ -286,6 +315,37 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(*critical_only.lock().unwrap(), ["c"]);
         assert_eq!(*everything.lock().unwrap(), ["w", "c"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replaced_sink_delivers_the_retries() {
+        let old = Arc::new(Mutex::new(Vec::new()));
+        let new = Arc::new(Mutex::new(Vec::new()));
+        let queue = DeliveryQueue::start(vec![ChannelSink {
+            name: "c#0".into(),
+            filters: ChannelFilters::default(),
+            sink: Box::new(Flaky {
+                failures_left: u32::MAX,
+                delivered: old.clone(),
+            }),
+        }]);
+        queue.enqueue(&alert("a", Severity::Warning));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        queue.install(ChannelSink {
+            name: "c#0".into(),
+            filters: ChannelFilters::default(),
+            sink: Box::new(Flaky {
+                failures_left: 0,
+                delivered: new.clone(),
+            }),
+        });
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(old.lock().unwrap().is_empty());
+        assert_eq!(
+            *new.lock().unwrap(),
+            ["a"],
+            "the retry went to the new sink"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,6 +22,11 @@ impl ChannelPlugin {
         self.sandbox.name()
     }
 
+    /// Instantiates now (see [`Sandbox::prepare`]).
+    pub async fn prepare(&mut self) -> Result<(), PluginError> {
+        self.sandbox.prepare().await
+    }
+
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
         self.sandbox.stats()

@@ -34,6 +34,11 @@ impl CollectorPlugin {
         self.sandbox.name()
     }
 
+    /// Instantiates now (see [`Sandbox::prepare`]).
+    pub async fn prepare(&mut self) -> Result<(), PluginError> {
+        self.sandbox.prepare().await
+    }
+
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
         self.sandbox.stats()

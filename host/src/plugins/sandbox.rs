@@ -126,6 +126,40 @@ impl<W: World> Sandbox<W> {
         }
     }
 
+    /// Instantiates now unless an instance is live, so that a reload can
+    /// refuse a component that does not start and keep the old one.
+    pub async fn prepare(&mut self) -> Result<(), PluginError> {
+        if self.live.is_some() {
+            return Ok(());
+        }
+        let budget = Duration::from_millis(self.config.limits.call_timeout_ms);
+        let state = PluginState::new(
+            &self.config,
+            self.name.clone(),
+            self.config_json.clone(),
+            self.grants.clone(),
+        )?;
+        let hostcall_bytes = (self.config.limits.hostcall_mib as usize) << 20;
+        match instantiate::<W>(
+            &self.pre,
+            &self.runtime.engine,
+            state,
+            budget,
+            hostcall_bytes,
+        )
+        .await
+        {
+            Ok(live) => {
+                self.live = Some(live);
+                Ok(())
+            }
+            Err((error, memory_hit)) => Err(match self.classify(error, memory_hit) {
+                PluginError::Trap { plugin, detail } => PluginError::Instantiate { plugin, detail },
+                other => other,
+            }),
+        }
+    }
+
     async fn call_inner<T>(
         &mut self,
         call: impl for<'a> FnOnce(
@@ -134,34 +168,7 @@ impl<W: World> Sandbox<W> {
         ) -> BoxFuture<'a, wasmtime::Result<Result<T, String>>>,
     ) -> Result<T, PluginError> {
         let budget = Duration::from_millis(self.config.limits.call_timeout_ms);
-        if self.live.is_none() {
-            let state = PluginState::new(
-                &self.config,
-                self.name.clone(),
-                self.config_json.clone(),
-                self.grants.clone(),
-            )?;
-            let hostcall_bytes = (self.config.limits.hostcall_mib as usize) << 20;
-            match instantiate::<W>(
-                &self.pre,
-                &self.runtime.engine,
-                state,
-                budget,
-                hostcall_bytes,
-            )
-            .await
-            {
-                Ok(live) => self.live = Some(live),
-                Err((error, memory_hit)) => {
-                    return Err(match self.classify(error, memory_hit) {
-                        PluginError::Trap { plugin, detail } => {
-                            PluginError::Instantiate { plugin, detail }
-                        }
-                        other => other,
-                    });
-                }
-            }
-        }
+        self.prepare().await?;
         let (store, bindings) = self.live.as_mut().expect("instantiated above");
         store.data_mut().deadline = Instant::now() + budget;
         store.set_epoch_deadline(1);

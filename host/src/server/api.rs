@@ -111,7 +111,7 @@ pub async fn alerts(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /api/v1/plugins`: loaded plugin instances and their health.
 pub async fn plugins(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "plugins": state.plugins.all() }))
+    Json(json!({ "plugins": state.plugins.all(), "reload_errors": state.plugins.reload_errors() }))
 }
 
 /// `GET /api/v1/deliveries`: recent notification attempts, newest first.

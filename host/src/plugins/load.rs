@@ -1,0 +1,286 @@
+//! Loading plugins from `plugins_dir` and wiring them to the config: at
+//! start-up for every component, and on reload for one.
+
+use std::path::PathBuf;
+
+use wasmtime::component::Component;
+
+use super::cache::{ComponentCache, Origin};
+use super::sandbox::{Sandbox, World};
+use super::{
+    ChannelPlugin, CollectorPlugin, ExporterPlugin, PluginError, PluginKind, PluginRuntime, email,
+    grants, http, kind, state, unconfigured,
+};
+use crate::config::{Channel, ChannelSettings, Config, PluginConfig};
+
+/// Everything loaded from `plugins_dir`.
+#[derive(Default)]
+pub struct LoadedPlugins {
+    /// Collectors, called every tick.
+    pub collectors: Vec<CollectorPlugin>,
+    /// One channel plugin instance per enabled `[[alerting.channels]]`
+    /// entry, with that entry.
+    pub channels: Vec<(Channel, ChannelPlugin)>,
+    /// Exporters.
+    pub exporters: Vec<ExporterPlugin>,
+    /// Components that could not be loaded, configured plugins without a
+    /// component, and channels without a plugin, in words.
+    pub errors: Vec<String>,
+    /// Collectors found without a `[[plugins]]` entry, which are checked
+    /// but not run (they would run without config or grants), with the
+    /// line that would enable them.
+    pub idle: Vec<String>,
+}
+
+/// One plugin's instances under the current config.
+#[derive(Default)]
+pub struct Instances {
+    /// The collector, when the plugin is one and is enabled.
+    pub collector: Option<CollectorPlugin>,
+    /// The exporter, when the plugin is one.
+    pub exporter: Option<ExporterPlugin>,
+    /// One instance per enabled channel of the plugin's type.
+    pub channels: Vec<(Channel, ChannelPlugin)>,
+    /// Why a collector is not run.
+    pub idle: Option<String>,
+    /// Channels of this type that cannot be served, in words.
+    pub errors: Vec<String>,
+}
+
+/// A compiled component with its config.
+pub struct Compiled {
+    config: PluginConfig,
+    component: Component,
+    kind: PluginKind,
+    configured: bool,
+}
+
+impl Compiled {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Its world.
+    pub fn kind(&self) -> PluginKind {
+        self.kind
+    }
+}
+
+/// Compiles components (through the on-disk cache) and builds instances.
+pub struct Loader {
+    runtime: PluginRuntime,
+    cache: ComponentCache,
+}
+
+impl Loader {
+    /// A loader caching compiled components in `config.data_dir`.
+    pub fn new(runtime: &PluginRuntime, config: &Config) -> Self {
+        Self {
+            cache: ComponentCache::new(&config.data_dir, &runtime.engine),
+            runtime: runtime.clone(),
+        }
+    }
+
+    /// Loads every component in `plugins_dir` and every configured plugin.
+    /// One bad component never stops the others from loading.
+    pub fn load_all(&self, config: &Config) -> LoadedPlugins {
+        let mut loaded = LoadedPlugins::default();
+        let mut names: Vec<String> = crate::dir::files_with_extension(&config.plugins_dir, "wasm")
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .chain(config.plugins.iter().map(|p| p.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            match self.compile(config, &name) {
+                Ok(None) => {}
+                Ok(Some(compiled)) => {
+                    let instances = self.instances(&compiled, config);
+                    loaded.collectors.extend(instances.collector);
+                    loaded.exporters.extend(instances.exporter);
+                    loaded.channels.extend(instances.channels);
+                    loaded.idle.extend(instances.idle);
+                    loaded.errors.extend(instances.errors);
+                }
+                Err(e) => loaded.errors.push(e.to_string()),
+            }
+        }
+        for channel in config
+            .alerting
+            .channels
+            .iter()
+            .filter(|c| c.enabled && config.alerting.enabled)
+        {
+            if !loaded.channels.iter().any(|(c, _)| c.name == channel.name)
+                && !loaded
+                    .errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("channel {} ", channel.name)))
+            {
+                loaded.errors.push(format!(
+                    "channel {} cannot deliver: no plugin `{}` is loaded from plugins_dir",
+                    channel.name,
+                    channel.settings.kind().as_str()
+                ));
+            }
+        }
+        loaded
+    }
+
+    /// Compiles plugin `name` as `config` configures it. `Ok(None)` when it
+    /// is disabled; an error when it cannot be used, in words.
+    pub fn compile(&self, config: &Config, name: &str) -> Result<Option<Compiled>, PluginError> {
+        let entry = config.plugins.iter().find(|p| p.name == name);
+        let plugin_config = entry.cloned().unwrap_or_else(|| unconfigured(name));
+        if !plugin_config.enabled {
+            tracing::info!(plugin = name, "plugin disabled in config; not loaded");
+            return Ok(None);
+        }
+        let path = component_path(config, &plugin_config);
+        let bytes = std::fs::read(&path).map_err(|e| PluginError::Read {
+            plugin: name.to_owned(),
+            path: path.clone(),
+            detail: if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file (build the shipped plugins with `cargo xtask plugins`)".to_owned()
+            } else {
+                e.to_string()
+            },
+        })?;
+        let (component, origin) =
+            self.cache
+                .load(&self.runtime.engine, &bytes)
+                .map_err(|e| PluginError::Compile {
+                    plugin: name.to_owned(),
+                    path: path.clone(),
+                    detail: format!("{e:#}"),
+                })?;
+        let source = match origin {
+            Origin::Cached => "compile cache",
+            Origin::Compiled => "compiled now",
+        };
+        tracing::info!(plugin = name, source, "component ready");
+        let (kind, _version) = kind::detect(&self.runtime.engine, &component, name)?;
+        Ok(Some(Compiled {
+            config: plugin_config,
+            component,
+            kind,
+            configured: entry.is_some(),
+        }))
+    }
+
+    /// The instances `compiled` gets under `config`.
+    pub fn instances(&self, compiled: &Compiled, config: &Config) -> Instances {
+        let mut out = Instances::default();
+        let grants = || state::Grants {
+            http: http::HttpClient::new(grants::HttpGrant::new(
+                &compiled.config.name,
+                &compiled.config.allow_http,
+            )),
+            email: None,
+        };
+        match compiled.kind {
+            PluginKind::Collector if !compiled.configured => {
+                out.idle = Some(format!(
+                    "collector `{0}` is in plugins_dir but not enabled; to run it every tick add \
+                     [[plugins]] name = \"{0}\" (with its config and grants)",
+                    compiled.config.name
+                ));
+            }
+            PluginKind::Collector => {
+                match self.sandbox(compiled, compiled.config.config_json(), grants()) {
+                    Ok(s) => out.collector = Some(CollectorPlugin::new(s)),
+                    Err(e) => out.errors.push(e.to_string()),
+                }
+            }
+            PluginKind::Exporter => {
+                match self.sandbox(compiled, compiled.config.config_json(), grants()) {
+                    Ok(s) => out.exporter = Some(ExporterPlugin::new(s)),
+                    Err(e) => out.errors.push(e.to_string()),
+                }
+            }
+            PluginKind::Channel if config.alerting.enabled => {
+                for channel in config.alerting.channels.iter().filter(|c| c.enabled) {
+                    if channel.settings.kind().as_str() != compiled.config.name {
+                        continue;
+                    }
+                    match self.channel_instance(compiled, channel) {
+                        Ok(plugin) => out.channels.push((channel.clone(), plugin)),
+                        Err(e) => out.errors.push(e),
+                    }
+                }
+            }
+            PluginKind::Channel => {}
+        }
+        out
+    }
+
+    fn sandbox<W: World>(
+        &self,
+        compiled: &Compiled,
+        json: String,
+        grants: state::Grants,
+    ) -> Result<Sandbox<W>, PluginError> {
+        Sandbox::new(
+            &self.runtime,
+            &compiled.component,
+            compiled.config.clone(),
+            json,
+            grants,
+        )
+    }
+
+    /// The instance that delivers for `channel`: given the channel's
+    /// settings as its config, and granted its webhook's origin (and its
+    /// relay, for email).
+    fn channel_instance(
+        &self,
+        compiled: &Compiled,
+        channel: &Channel,
+    ) -> Result<ChannelPlugin, String> {
+        let name = &compiled.config.name;
+        let cannot = |why: String| format!("channel {} cannot deliver: {why}", channel.name);
+        let mut grant = grants::HttpGrant::new(name, &compiled.config.allow_http);
+        if let Some(url) = channel.settings.webhook_url() {
+            let url = reqwest::Url::parse(url.expose())
+                .map_err(|_| cannot("its webhook URL does not parse".into()))?;
+            grant = grant.with_origin_of(&url);
+        }
+        let email = match &channel.settings {
+            ChannelSettings::Email(settings) => {
+                if !compiled.config.allow_email {
+                    return Err(cannot(format!(
+                        "plugin `{name}` is not granted email; add `allow_email = true` to its [[plugins]] entry"
+                    )));
+                }
+                Some(email::Mailer::new(settings).map_err(cannot)?)
+            }
+            _ => None,
+        };
+        let grants = state::Grants {
+            http: http::HttpClient::new(grant),
+            email,
+        };
+        let json =
+            serde_json::to_string(&channel.plugin_config).expect("TOML tables serialise as JSON");
+        let sandbox = Sandbox::new(
+            &self.runtime,
+            &compiled.component,
+            compiled.config.clone(),
+            json,
+            grants,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(ChannelPlugin::new(sandbox))
+    }
+}
+
+/// Where plugin `config.name`'s component is.
+pub fn component_path(config: &Config, plugin: &PluginConfig) -> PathBuf {
+    match &plugin.path {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => config.plugins_dir.join(p),
+        None => config.plugins_dir.join(format!("{}.wasm", plugin.name)),
+    }
+}
