@@ -19,7 +19,8 @@ pub use sample::{MAX_LABEL_NAME_LEN, MAX_METRIC_NAME_LEN, check_label_name, chec
 
 /// The WIT `types` interface: the data plugins and the host exchange.
 pub use bindings::collector::perfwatch::plugin::types::{
-    Alert, AlertStatus, Artifact, ExportRequest, Label, MetricKind, Sample, Series, Severity,
+    Alert, AlertStatus, Artifact, Bottleneck, BottleneckKind, ExportRequest, Label, MetricKind,
+    Sample, Series, Severity,
 };
 
 /// The serde version the SDK deserialises config with, so plugin crates need

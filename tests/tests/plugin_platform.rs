@@ -409,3 +409,34 @@ async fn plugins_reload_on_change_and_a_bad_version_leaves_the_old_one_running()
             .then_some(())
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_process_collector_reports_the_host_itself_through_its_proc_grant() {
+    let (dir, plugins) = host_dir(&["process"], &[]);
+    let config = write_config(
+        dir.path(),
+        &plugins,
+        "[[plugins]]\nname = \"process\"\nread_paths = [\"/proc\"]\nconfig = { names = [\"perfwatch\"] }\n",
+    );
+    let host = PerfwatchProcess::start(&config);
+    let rss = eventually("process.memoryRss", || {
+        latest_by_label(&host, "process.memoryRss", "name", "perfwatch")
+    });
+    assert!(
+        rss > 1_000_000.0,
+        "the host's resident memory, in bytes: {rss}"
+    );
+    let threads = eventually("process.threads", || {
+        latest_by_label(&host, "process.threads", "name", "perfwatch")
+    });
+    assert!(threads >= 2.0, "{threads}");
+    // Other tests run perfwatch processes at the same time: at least this one.
+    let count = eventually("process.count", || {
+        latest_by_label(&host, "process.count", "name", "perfwatch")
+    });
+    assert!(count >= 1.0, "{count}");
+    let cpu = eventually("process.cpuUsage", || {
+        latest_by_label(&host, "process.cpuUsage", "name", "perfwatch")
+    });
+    assert!((0.0..=200.0).contains(&cpu), "{cpu}");
+}

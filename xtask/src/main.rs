@@ -24,7 +24,12 @@ tasks:
   plugins        build every plugin (plugins/ and tests/fixture-plugins/) for wasm32-wasip2
                  in one cargo invocation and copy the shipped ones to plugins/dist/
   serve [ARGS]   build the plugins and the host (release), then run `perfwatch serve ARGS`
-  test           build the plugins and the host, check formatting, and run the whole\n                 test suite (release)
+  test           install the test peers, build the plugins, check formatting, and run the
+                 whole test suite (release)
+  bench          build everything (release), run the benchmarks and write BENCHMARKS.md
+  new-plugin KIND NAME
+                 create plugins/NAME, a collector, channel or exporter that builds and
+                 loads without edits
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") => install_test_peers()
             .and_then(|()| build_plugins())
             .and_then(|()| test()),
+        Some("bench") => build_plugins().and_then(|()| bench()),
         Some("new-plugin") => match &args[1..] {
             [kind, name] => new_plugin::new_plugin(&root(), kind, name).map(|dir| {
                 println!(
@@ -236,6 +242,26 @@ fn install_test_peers() -> Result<(), String> {
             missing.join(" ")
         )
     })
+}
+
+fn bench() -> Result<(), String> {
+    run(cargo().args(["build", "--release", "--workspace"]))?;
+    let binary = target_dir().join("release").join("perfwatch-bench");
+    let output = Command::new(&binary)
+        .current_dir(root())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!("{} failed ({})", binary.display(), output.status));
+    }
+    let report = String::from_utf8_lossy(&output.stdout);
+    print!("{report}");
+    let path = root().join("BENCHMARKS.md");
+    std::fs::write(&path, report.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("xtask: wrote {}", path.display());
+    Ok(())
 }
 
 fn serve(args: &[String]) -> Result<(), String> {

@@ -381,6 +381,7 @@ mod tests {
                 values: vec![0.5, 0.75],
             }],
             alerts: vec![],
+            bottlenecks: vec![],
         };
         assert_eq!(
             render(&request),

@@ -80,6 +80,9 @@ impl ExporterPlugin {
                 })
                 .collect(),
             alerts: data.alerts.iter().map(to_wit).collect(),
+            // Bottleneck detection arrives with the rules work; until then
+            // there are none to export.
+            bottlenecks: Vec::new(),
         };
         let outcome = self
             .sandbox

@@ -1,4 +1,4 @@
-//! The json exporter: renders the series and alerts of a time range as one pretty-printed JSON document.
+//! The json exporter: renders the series, alerts and bottlenecks of a time range as one pretty-printed JSON document.
 //!
 //! # Config
 //!
@@ -27,6 +27,13 @@
 //!       "metric": "…", "value": 2500.0, "threshold": 2000.0, "message": "…",
 //!       "component": "…", "labels": {}, "timestamp": 1700000030000
 //!     }
+//!   ],
+//!   "bottlenecks": [
+//!     {
+//!       "id": "…", "type": "coordination", "component": "agents", "impact": 40.0,
+//!       "description": "…", "suggestions": ["…"], "firstSeen": 1700000000000,
+//!       "lastSeen": 1700000030000, "resolved": false
+//!     }
 //!   ]
 //! }
 //! ```
@@ -40,7 +47,8 @@ use std::collections::BTreeMap;
 
 use perfwatch_sdk::serde::{Deserialize, Serialize};
 use perfwatch_sdk::{
-    Alert, AlertStatus, Artifact, ExportRequest, Exporter, Label, Series, Severity, export_exporter,
+    Alert, AlertStatus, Artifact, Bottleneck, BottleneckKind, ExportRequest, Exporter, Label,
+    Series, Severity, export_exporter,
 };
 
 /// The plugin's `config` table: empty, and typos in it are errors rather
@@ -59,6 +67,7 @@ struct Document<'a> {
     record_count: usize,
     series: Vec<SeriesOut<'a>>,
     alerts: Vec<AlertOut<'a>>,
+    bottlenecks: Vec<BottleneckOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +103,22 @@ struct AlertOut<'a> {
     timestamp: i64,
 }
 
+#[derive(Serialize)]
+#[serde(crate = "perfwatch_sdk::serde", rename_all = "camelCase")]
+struct BottleneckOut<'a> {
+    id: &'a str,
+    /// The original `BottleneckAnalysis` called the kind `type`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    component: &'a str,
+    impact: f64,
+    description: &'a str,
+    suggestions: &'a [String],
+    first_seen: i64,
+    last_seen: i64,
+    resolved: bool,
+}
+
 struct Json;
 
 impl Exporter for Json {
@@ -126,6 +151,7 @@ fn render(request: &ExportRequest, export_time_ms: i64) -> Result<Vec<u8>, Strin
         record_count: series.iter().map(|one| one.points.len()).sum(),
         series,
         alerts: request.alerts.iter().map(alert_out).collect(),
+        bottlenecks: request.bottlenecks.iter().map(bottleneck_out).collect(),
     };
     let mut bytes = perfwatch_sdk::serde_json::to_vec_pretty(&document)
         .map_err(|err| format!("cannot render the JSON document: {err}"))?;
@@ -175,6 +201,27 @@ fn alert_out(alert: &Alert) -> AlertOut<'_> {
         component: &alert.component,
         labels: label_map(&alert.labels),
         timestamp: alert.timestamp_ms,
+    }
+}
+
+fn bottleneck_out(b: &Bottleneck) -> BottleneckOut<'_> {
+    BottleneckOut {
+        id: &b.id,
+        kind: match b.kind {
+            BottleneckKind::Cpu => "cpu",
+            BottleneckKind::Memory => "memory",
+            BottleneckKind::Io => "io",
+            BottleneckKind::Network => "network",
+            BottleneckKind::Coordination => "coordination",
+            BottleneckKind::Ui => "ui",
+        },
+        component: &b.component,
+        impact: b.impact,
+        description: &b.description,
+        suggestions: &b.suggestions,
+        first_seen: b.first_seen_ms,
+        last_seen: b.last_seen_ms,
+        resolved: b.resolved,
     }
 }
 
@@ -234,6 +281,17 @@ mod tests {
                 component: "agents".into(),
                 labels: vec![Label::new("agent", "coder-1")],
                 timestamp_ms: 1_700_000_045_000,
+            }],
+            bottlenecks: vec![Bottleneck {
+                id: "coordination/agents".into(),
+                kind: BottleneckKind::Coordination,
+                component: "agents".into(),
+                impact: 62.0,
+                description: "Agent response time 3100 ms".into(),
+                suggestions: vec!["Reduce message passing".into()],
+                first_seen_ms: 1_700_000_030_000,
+                last_seen_ms: 1_700_000_045_000,
+                resolved: false,
             }],
         }
     }
@@ -296,6 +354,21 @@ mod tests {
       },
       "timestamp": 1700000045000
     }
+  ],
+  "bottlenecks": [
+    {
+      "id": "coordination/agents",
+      "type": "coordination",
+      "component": "agents",
+      "impact": 62.0,
+      "description": "Agent response time 3100 ms",
+      "suggestions": [
+        "Reduce message passing"
+      ],
+      "firstSeen": 1700000030000,
+      "lastSeen": 1700000045000,
+      "resolved": false
+    }
   ]
 }
 "#;
@@ -309,6 +382,7 @@ mod tests {
             end_ms: 1,
             series: vec![],
             alerts: vec![],
+            bottlenecks: vec![],
         };
         let text = String::from_utf8(render(&request, 5).unwrap()).unwrap();
         let value: perfwatch_sdk::serde_json::Value =
@@ -317,7 +391,7 @@ mod tests {
             value,
             perfwatch_sdk::serde_json::json!({
                 "exportTime": 5, "format": "json", "range": {"start": 0, "end": 1},
-                "recordCount": 0, "series": [], "alerts": []
+                "recordCount": 0, "series": [], "alerts": [], "bottlenecks": []
             })
         );
     }
