@@ -65,41 +65,16 @@ pub async fn query(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["metric", "start", "end"].contains(&k.as_str()))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown parameter `{unknown}`; use metric, start, end"
-        )));
-    }
+    super::params::only_known(&params, &["metric", "start", "end"])?;
     let metric = params
         .get("metric")
         .ok_or_else(|| ApiError::BadRequest("missing parameter `metric`".into()))?;
     let metric = canonical_metric_name(metric).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = crate::clock::now_ms();
-    let end = parse_ms(&params, "end")?.unwrap_or(now + 1);
-    let start = parse_ms(&params, "start")?.unwrap_or(end - DEFAULT_QUERY_SPAN_MS);
-    if start > end {
-        return Err(ApiError::BadRequest(format!(
-            "`start` ({start}) is after `end` ({end})"
-        )));
-    }
+    let (start, end) = super::params::time_range(&params, DEFAULT_QUERY_SPAN_MS)?;
     let result = state.store.query(&metric, start, end).await?;
     Ok(Json(
         json!({ "metric": result.metric, "start": start, "end": end, "series": result.series }),
     ))
-}
-
-fn parse_ms(params: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
-    params
-        .get(key)
-        .map(|v| {
-            v.parse::<i64>().map_err(|_| {
-                ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
-            })
-        })
-        .transpose()
 }
 
 /// `GET /api/v1/alerts`: firing alerts and recent resolutions.

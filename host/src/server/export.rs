@@ -20,36 +20,13 @@ pub async fn export(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["format", "start", "end"].contains(&k.as_str()))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown parameter `{unknown}`; use format, start, end"
-        )));
-    }
+    super::params::only_known(&params, &["format", "start", "end"])?;
     let format = params
         .get("format")
         .map_or("json", String::as_str)
         .to_owned();
     let now = crate::clock::now_ms();
-    let parse = |key: &str| -> Result<Option<i64>, ApiError> {
-        params
-            .get(key)
-            .map(|v| {
-                v.parse().map_err(|_| {
-                    ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
-                })
-            })
-            .transpose()
-    };
-    let end = parse("end")?.unwrap_or(now + 1);
-    let start = parse("start")?.unwrap_or(end - DEFAULT_EXPORT_SPAN_MS);
-    if start > end {
-        return Err(ApiError::BadRequest(format!(
-            "`start` ({start}) is after `end` ({end})"
-        )));
-    }
+    let (start, end) = super::params::time_range(&params, DEFAULT_EXPORT_SPAN_MS)?;
 
     let mut series = Vec::new();
     let mut points = 0;

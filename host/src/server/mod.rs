@@ -7,6 +7,7 @@ mod api;
 mod error;
 mod export;
 mod hub;
+mod params;
 mod ws;
 
 use axum::Router;
