@@ -72,6 +72,18 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     }
     *state.exporters.lock().await = loaded.exporters;
 
+    // Rules and the dashboard read the window: prime it with what the
+    // store holds of its span, so a restart does not look like every
+    // metric going silent (which would resolve every firing alert).
+    let since = crate::clock::now_ms() - crate::window::WINDOW_SPAN_MS;
+    match state.store.since(since).await {
+        Ok(recent) => state
+            .window
+            .write()
+            .expect("window lock")
+            .insert_all(&recent),
+        Err(e) => tracing::warn!("cannot prime the window from the store: {e}"),
+    }
     let rules = RuleSet::load(&rules_dir, state.window.clone());
     for error in rules.compile_errors() {
         tracing::warn!("rule not loaded: {error}");

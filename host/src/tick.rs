@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::alert::{AlertEvent, evaluate_thresholds};
+use crate::alert::{
+    AlertEngine, AlertEvent, Condition, StateFile, Timing, evaluate_alert_rules,
+    evaluate_thresholds,
+};
 use crate::app::{AppState, PluginView, RulesView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
-use crate::model::{Labels, MetricKind, Sample};
+use crate::model::{Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
 use crate::reload::CollectorSwap;
 use crate::rules::RuleSet;
@@ -34,6 +37,8 @@ pub struct Ticker {
     /// Collectors installed or removed by hot reload, applied at the
     /// start of the next tick.
     swaps: mpsc::UnboundedReceiver<CollectorSwap>,
+    /// Where alert state is persisted.
+    alert_state: StateFile,
     /// What `plugin_status` last reported, to stream only changes.
     last_plugin_health: Vec<PluginHealth>,
 }
@@ -59,6 +64,9 @@ impl Ticker {
             compile_errors: rules.compile_errors().to_vec(),
             runtime_errors: Vec::new(),
         };
+        // Alerts continue where the last run left them.
+        let mut alert_state = StateFile::new(&state.config.data_dir);
+        *state.alerts.lock().expect("alerts lock") = AlertEngine::restore(alert_state.load());
         let mut ticker = Self {
             state,
             system,
@@ -67,6 +75,7 @@ impl Ticker {
             overhead: OverheadTracker::new(),
             last_retention_ms: i64::MIN,
             last_plugin_health: Vec::new(),
+            alert_state,
             swaps,
         };
         ticker.publish_plugin_status();
@@ -159,25 +168,67 @@ impl Ticker {
             let window = self.state.window.read().expect("window lock");
             evaluate_thresholds(&self.state.config.thresholds, &window)
         };
+        let (rule_ids, rule_conditions) = {
+            let window = self.state.window.read().expect("window lock");
+            let engine = self.state.alerts.lock().expect("alerts lock");
+            evaluate_alert_rules(&self.state.config.alert_rules, &window, &engine)
+        };
+        conditions.extend(rule_conditions);
         let outcome = self.rules.evaluate(tick_ms);
+        let mut evaluated: HashSet<String> = outcome.evaluated;
+        evaluated.extend(threshold_rules);
+        evaluated.extend(rule_ids);
+        // A script that fails at run time raises a meta-alert (and keeps
+        // its own alerts as they were); the meta-alert resolves once the
+        // script runs again.
+        for script in self.rules.script_names() {
+            evaluated.insert(meta_rule(script));
+        }
         for failure in &outcome.failures {
             tracing::warn!(rule = %failure.file.display(), "rule failed: {failure}");
+            let script = failure
+                .file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            conditions.push(Condition {
+                rule: meta_rule(&script),
+                series: SeriesKey {
+                    metric: String::new(),
+                    labels: Labels::new(),
+                },
+                severity: Severity::Warning,
+                value: f64::NAN,
+                threshold: f64::NAN,
+                message: format!("rule script `{script}` failed: {failure}"),
+                component: "rules".to_owned(),
+                timing: Timing::default(),
+            });
         }
         self.state.rules.write().expect("rules lock").runtime_errors = outcome.failures;
         conditions.extend(outcome.conditions);
-        let mut evaluated: HashSet<String> = outcome.evaluated;
-        evaluated.extend(threshold_rules);
 
-        let events = self
-            .state
-            .alerts
-            .lock()
-            .expect("alerts lock")
-            .apply(tick_ms, &evaluated, conditions);
+        let (events, saved) = {
+            let mut engine = self.state.alerts.lock().expect("alerts lock");
+            (
+                engine.apply(tick_ms, &evaluated, conditions),
+                engine.state(),
+            )
+        };
+        self.alert_state.save(&saved);
         for event in events {
             match event {
                 AlertEvent::Triggered(alert) => {
                     tracing::warn!(alert = %alert.id, severity = alert.severity.as_str(), "alert: {}", alert.message);
+                    self.state.hub.publish("alert_triggered", &alert);
+                    self.state.deliveries.enqueue(&alert);
+                }
+                AlertEvent::Repeated(alert) => {
+                    tracing::info!(alert = %alert.id, "still firing: {}", alert.message);
+                    self.state.deliveries.enqueue(&alert);
+                }
+                AlertEvent::Flapping(alert) => {
+                    tracing::warn!(alert = %alert.id, "{}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
                     self.state.deliveries.enqueue(&alert);
                 }
@@ -288,4 +339,9 @@ fn plugin_samples(views: &[PluginView], tick_ms: i64) -> Vec<Sample> {
         }
     }
     out
+}
+
+/// The rule id of the meta-alert a failing script raises.
+fn meta_rule(script: &str) -> String {
+    format!("meta:{script}")
 }

@@ -249,3 +249,59 @@ async fn malformed_ingest_bodies_get_clear_400s() {
     );
     let _: Value = get(host.addr, "/api/v1/alerts").json();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let hot = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
+    );
+    assert_eq!(hot.status, 200);
+    let alert = stream.next_of("alert_triggered", WAIT).await;
+    let id = alert["data"]["id"].as_str().unwrap().to_owned();
+    stream.next_of("metrics_update", WAIT).await;
+    host.kill();
+
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let initial = stream.next(WAIT).await;
+    let firing: Vec<&str> = initial["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(
+        firing.contains(&id.as_str()),
+        "still firing after the restart: {initial}"
+    );
+    // Several ticks pass: the alert neither fires again nor resolves.
+    let mut updates = 0;
+    while updates < 4 {
+        let message = stream.next(WAIT).await;
+        match message["type"].as_str() {
+            Some("metrics_update") => updates += 1,
+            Some("alert_triggered" | "alert_resolved") => {
+                assert_ne!(
+                    message["data"]["rule"], "threshold:queries.avgResponseTime",
+                    "{message}"
+                );
+            }
+            _ => {}
+        }
+    }
+    let alerts = get(host.addr, "/api/v1/alerts").json();
+    assert!(
+        alerts["firing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id.as_str()),
+        "{alerts}"
+    );
+}

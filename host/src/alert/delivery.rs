@@ -258,6 +258,7 @@ mod tests {
             component: "system".into(),
             resolved: false,
             resolved_at: None,
+            flapping: false,
         }
     }
 

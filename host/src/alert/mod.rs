@@ -8,8 +8,15 @@
 
 mod delivery;
 mod engine;
+mod persist;
+mod rule;
 mod threshold;
 
 pub use delivery::{AlertSink, ChannelSink, DeliveryQueue, DeliveryRecord, MAX_ATTEMPTS};
-pub use engine::{AlertEngine, AlertEvent, Condition, MAX_RESOLVED_HISTORY, rule_source};
+pub use engine::{
+    AlertEngine, AlertEvent, Condition, EngineState, FLAP_CHANGES, FLAP_QUIET_MS, FLAP_WINDOW_MS,
+    MAX_RESOLVED_HISTORY, Phase, Timing, Tracked, rule_source,
+};
+pub use persist::{STATE_FILE, StateFile};
+pub use rule::evaluate_alert_rules;
 pub use threshold::evaluate_thresholds;

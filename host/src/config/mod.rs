@@ -1,6 +1,7 @@
 //! Configuration: the TOML file as written (`RawConfig`) and the validated
 //! `Config` the rest of the host uses. Defaults are the original system's.
 
+mod alert_rule;
 mod channel;
 mod origin;
 mod plugin;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use alert_rule::{AlertRule, RuleCondition};
 pub use channel::{
     Channel, ChannelFilters, ChannelSettings, ChannelType, ChatWebhookSettings, EmailSettings,
     SmtpAuth, SmtpSettings, SmtpTls, WebhookSettings,
@@ -88,6 +90,8 @@ struct RawConfig {
     alerting: RawAlerting,
     #[serde(default = "threshold::default_thresholds")]
     thresholds: Vec<Threshold>,
+    #[serde(default = "alert_rule::default_alert_rules")]
+    alert_rules: Vec<AlertRule>,
     #[serde(default = "plugin::default_plugins")]
     plugins: Vec<PluginConfig>,
 }
@@ -173,6 +177,8 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// Warning/critical thresholds.
     pub thresholds: Vec<Threshold>,
+    /// Alert rules with timing.
+    pub alert_rules: Vec<AlertRule>,
     /// Per-plugin settings and grants.
     pub plugins: Vec<PluginConfig>,
 }
@@ -260,6 +266,7 @@ impl RawConfig {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let thresholds = threshold::validate_thresholds(self.thresholds)?;
+        let alert_rules = alert_rule::validate_alert_rules(self.alert_rules)?;
         let plugins = plugin::validate_plugins(self.plugins)?;
         Ok(Config {
             bind,
@@ -275,6 +282,7 @@ impl RawConfig {
                 channels,
             },
             thresholds,
+            alert_rules,
             plugins,
         })
     }

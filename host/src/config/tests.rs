@@ -110,3 +110,65 @@ fn aliases_in_thresholds_are_canonical() {
             .unwrap();
     assert_eq!(c.thresholds[0].metric, "ui.webSocketLatency");
 }
+
+#[test]
+fn the_original_five_alert_rules_are_the_defaults() {
+    let c = Config::defaults();
+    let ids: Vec<&str> = c.alert_rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "cpu-high",
+            "cpu-critical",
+            "memory-high",
+            "response-time-slow",
+            "frame-rate-low"
+        ]
+    );
+    let frame = &c.alert_rules[4];
+    assert_eq!(frame.condition, RuleCondition::LessThan);
+    assert_eq!((frame.duration, frame.cooldown), (20_000, 240_000));
+}
+
+#[test]
+fn alert_rules_take_two_levels_and_hysteresis_and_refuse_contradictions() {
+    let ok = check(
+        "[[alert_rules]]\nid = \"queue\"\nmetric = \"app.queueDepth\"\ncondition = \"greater_than\"\n\
+         warning = 100.0\ncritical = 500.0\nclear_threshold = 80.0\nkeep_firing_for = 30000\nrepeat_interval = 3600000\n",
+    )
+    .unwrap();
+    let rule = &ok.alert_rules[0];
+    assert_eq!(
+        rule.levels(),
+        [
+            (crate::model::Severity::Critical, 500.0),
+            (crate::model::Severity::Warning, 100.0)
+        ]
+    );
+    for (text, needle) in [
+        (
+            "condition = \"greater_than\"\nthreshold = 1.0\nwarning = 2.0",
+            "not both",
+        ),
+        ("condition = \"greater_than\"", "needs `threshold`"),
+        (
+            "condition = \"greater_than\"\nwarning = 5.0\ncritical = 1.0",
+            "must not be above critical",
+        ),
+        (
+            "condition = \"less_than\"\nthreshold = 30.0\nclear_threshold = 20.0",
+            "must not be below",
+        ),
+        (
+            "condition = \"equals\"\nwarning = 1.0",
+            "take one `threshold`",
+        ),
+        ("condition = \"bigger\"\nthreshold = 1.0", "bigger"),
+    ] {
+        let err = check(&format!(
+            "[[alert_rules]]\nid = \"r\"\nmetric = \"a.b\"\n{text}\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}

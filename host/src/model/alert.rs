@@ -38,7 +38,7 @@ pub enum AlertStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
-    /// Unique id of this instance: `<rule>/<series>@<start ms>`.
+    /// Unique id of this instance, derived from rule, series and start time.
     pub id: String,
     /// Rule or threshold that raised it.
     pub rule: String,
@@ -63,6 +63,9 @@ pub struct Alert {
     /// When it cleared, epoch ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<i64>,
+    /// Whether it is changing state too often to notify about each change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
 }
 
 impl Alert {

@@ -94,7 +94,7 @@ fn validate_label(name: &str, value: &str) -> Result<(), String> {
 }
 
 /// A metric name plus labels: one series.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SeriesKey {
     /// Canonical metric name.
     pub metric: String,

@@ -23,6 +23,7 @@ pub struct Raised {
     pub value: f64,
     pub threshold: f64,
     pub component: String,
+    pub timing: crate::alert::Timing,
 }
 
 /// State shared between the registered functions and the rule set.
@@ -108,6 +109,28 @@ fn opt_string(options: &Map, key: &str) -> RhaiResult<Option<String>> {
     }
 }
 
+/// The options `alert(name, severity, message, #{...})` understands.
+const ALERT_OPTIONS: &[&str] = &[
+    "metric",
+    "value",
+    "threshold",
+    "component",
+    "labels",
+    "for",
+    "keep_firing_for",
+    "cooldown",
+    "repeat",
+];
+
+fn opt_duration(options: &Map, key: &str) -> RhaiResult<Option<i64>> {
+    match opt_string(options, key)? {
+        None => Ok(None),
+        Some(text) => parse_duration_ms(&text)
+            .map(Some)
+            .map_err(|e| runtime_error(format!("alert option `{key}`: {e}"))),
+    }
+}
+
 fn raise(
     shared: &Shared,
     name: &str,
@@ -130,9 +153,10 @@ fn raise(
         )));
     }
     for key in options.keys() {
-        if !["metric", "value", "threshold", "component", "labels"].contains(&key.as_str()) {
+        if !ALERT_OPTIONS.contains(&key.as_str()) {
             return Err(runtime_error(format!(
-                "unknown alert option `{key}`; use metric, value, threshold, component or labels"
+                "unknown alert option `{key}`; use {}",
+                ALERT_OPTIONS.join(", ")
             )));
         }
     }
@@ -165,6 +189,12 @@ fn raise(
         value: opt_f64(&options, "value")?.unwrap_or(f64::NAN),
         threshold: opt_f64(&options, "threshold")?.unwrap_or(f64::NAN),
         component,
+        timing: crate::alert::Timing {
+            for_ms: opt_duration(&options, "for")?.unwrap_or(0),
+            keep_firing_for_ms: opt_duration(&options, "keep_firing_for")?.unwrap_or(0),
+            cooldown_ms: opt_duration(&options, "cooldown")?.unwrap_or(0),
+            repeat_interval_ms: opt_duration(&options, "repeat")?,
+        },
     });
     Ok(())
 }

@@ -172,6 +172,7 @@ impl RuleSet {
                             threshold: r.threshold,
                             message: r.message,
                             component: r.component,
+                            timing: r.timing,
                         }));
                 }
                 Err(e) => {

@@ -198,6 +198,42 @@ impl Database {
         })
     }
 
+    /// Every sample at or after `since_ms`, oldest first: what primes the
+    /// in-memory window after a restart.
+    pub fn since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.metric, s.labels, s.unit, s.kind, x.ts, x.value
+             FROM samples x JOIN series s ON x.series_id = s.id
+             WHERE x.ts >= ? ORDER BY x.ts",
+        )?;
+        let mut rows = stmt.query(params![since_ms])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let labels: String = row.get(1)?;
+            let kind: String = row.get(3)?;
+            out.push(Sample {
+                metric: row.get(0)?,
+                labels: serde_json::from_str(&labels)
+                    .map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?,
+                unit: row.get(2)?,
+                kind: if kind == "counter" {
+                    MetricKind::Counter
+                } else {
+                    MetricKind::Gauge
+                },
+                timestamp_ms: row.get(4)?,
+                value: row.get(5)?,
+            });
+            if out.len() > MAX_QUERY_POINTS {
+                return Err(StoreError::TooManyPoints {
+                    points: out.len(),
+                    max: MAX_QUERY_POINTS,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes raw samples older than `cutoff_ms`; returns how many.
     pub fn delete_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         Ok(self

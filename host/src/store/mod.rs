@@ -93,6 +93,7 @@ enum Command {
     DeleteBefore(i64, oneshot::Sender<Result<usize, StoreError>>),
     Count(oneshot::Sender<Result<u64, StoreError>>),
     Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
+    Since(i64, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
     Close(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -155,6 +156,11 @@ impl Store {
         self.request(Command::Count).await
     }
 
+    /// Every sample at or after `since_ms`, oldest first.
+    pub async fn since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
+        self.request(|reply| Command::Since(since_ms, reply)).await
+    }
+
     /// Every metric with stored series, sorted.
     pub async fn metrics(&self) -> Result<Vec<String>, StoreError> {
         self.request(Command::Metrics).await
@@ -212,6 +218,9 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             }
             Command::Metrics(reply) => {
                 let _ = reply.send(Ok(db.metrics()));
+            }
+            Command::Since(since, reply) => {
+                let _ = reply.send(db.since(since));
             }
             Command::Close(reply) => {
                 drop(db);

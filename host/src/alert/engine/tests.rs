@@ -2,18 +2,27 @@
 
 use super::*;
 
+fn series() -> SeriesKey {
+    SeriesKey {
+        metric: "system.cpuUsage".into(),
+        labels: Default::default(),
+    }
+}
+
 fn cond(rule: &str, severity: Severity, value: f64) -> Condition {
+    timed(rule, severity, value, Timing::default())
+}
+
+fn timed(rule: &str, severity: Severity, value: f64, timing: Timing) -> Condition {
     Condition {
         rule: rule.into(),
-        series: SeriesKey {
-            metric: "system.cpuUsage".into(),
-            labels: Default::default(),
-        },
+        series: series(),
         severity,
         value,
         threshold: 70.0,
         message: format!("CPU Usage: {value}%"),
         component: "system".into(),
+        timing,
     }
 }
 
@@ -21,7 +30,8 @@ fn rules(ids: &[&str]) -> HashSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-/// Runs one tick and renders its events as `+rule:severity` / `-rule`.
+/// Runs one tick and renders its events as `+rule:severity` (triggered),
+/// `*rule` (repeated), `~rule` (flapping) and `-rule` (resolved).
 fn check(
     engine: &mut AlertEngine,
     now: i64,
@@ -33,6 +43,8 @@ fn check(
         .into_iter()
         .map(|e| match e {
             AlertEvent::Triggered(a) => format!("+{}:{}", a.rule, a.severity.as_str()),
+            AlertEvent::Repeated(a) => format!("*{}", a.rule),
+            AlertEvent::Flapping(a) => format!("~{}", a.rule),
             AlertEvent::Resolved(a) => format!("-{}", a.rule),
         })
         .collect();
@@ -40,8 +52,10 @@ fn check(
     out
 }
 
+const NONE: [&str; 0] = [];
+
 #[test]
-fn a_holding_condition_fires_once_then_resolves_once() {
+fn a_zero_duration_condition_fires_on_its_first_evaluation_once_then_resolves_once() {
     let mut e = AlertEngine::new();
     let t = "threshold:system.cpuUsage";
     assert_eq!(
@@ -50,7 +64,7 @@ fn a_holding_condition_fires_once_then_resolves_once() {
     );
     assert_eq!(
         check(&mut e, 2, &[t], vec![cond(t, Severity::Warning, 76.0)]),
-        Vec::<String>::new()
+        NONE
     );
     assert_eq!(
         e.firing()[0].value,
@@ -61,9 +75,146 @@ fn a_holding_condition_fires_once_then_resolves_once() {
         check(&mut e, 3, &[t], vec![]),
         ["-threshold:system.cpuUsage"]
     );
-    assert_eq!(check(&mut e, 4, &[t], vec![]), Vec::<String>::new());
+    assert_eq!(check(&mut e, 4, &[t], vec![]), NONE);
     assert!(e.firing().is_empty());
     assert_eq!(e.recently_resolved().next().unwrap().resolved_at, Some(3));
+}
+
+#[test]
+fn a_duration_keeps_the_alert_pending_until_it_has_held_that_long() {
+    let mut e = AlertEngine::new();
+    let r = "rule:cpu-high";
+    let timing = Timing {
+        for_ms: 30_000,
+        ..Timing::default()
+    };
+    assert_eq!(
+        check(
+            &mut e,
+            0,
+            &[r],
+            vec![timed(r, Severity::Warning, 85.0, timing)]
+        ),
+        NONE
+    );
+    assert_eq!(e.pending().len(), 1);
+    assert_eq!(
+        check(
+            &mut e,
+            20_000,
+            &[r],
+            vec![timed(r, Severity::Warning, 85.0, timing)]
+        ),
+        NONE
+    );
+    assert_eq!(
+        check(
+            &mut e,
+            30_000,
+            &[r],
+            vec![timed(r, Severity::Warning, 85.0, timing)]
+        ),
+        ["+rule:cpu-high:warning"]
+    );
+    assert_eq!(
+        e.firing()[0].timestamp,
+        30_000,
+        "firing since the duration was met"
+    );
+    // A pending alert that clears goes back to inactive without a word.
+    let mut e = AlertEngine::new();
+    check(
+        &mut e,
+        0,
+        &[r],
+        vec![timed(r, Severity::Warning, 85.0, timing)],
+    );
+    assert_eq!(check(&mut e, 10_000, &[r], vec![]), NONE);
+    assert!(e.pending().is_empty());
+}
+
+#[test]
+fn keep_firing_for_ignores_a_short_dip() {
+    let mut e = AlertEngine::new();
+    let r = "rule:x";
+    let timing = Timing {
+        keep_firing_for_ms: 10_000,
+        ..Timing::default()
+    };
+    check(
+        &mut e,
+        0,
+        &[r],
+        vec![timed(r, Severity::Warning, 1.0, timing)],
+    );
+    assert_eq!(check(&mut e, 5_000, &[r], vec![]), NONE, "cleared for 0 s");
+    assert_eq!(
+        check(
+            &mut e,
+            10_000,
+            &[r],
+            vec![timed(r, Severity::Warning, 1.0, timing)]
+        ),
+        NONE,
+        "back: no new alert"
+    );
+    assert_eq!(check(&mut e, 15_000, &[r], vec![]), NONE);
+    assert_eq!(check(&mut e, 24_000, &[r], vec![]), NONE, "cleared for 9 s");
+    assert_eq!(
+        check(&mut e, 25_000, &[r], vec![]),
+        ["-rule:x"],
+        "cleared for 10 s"
+    );
+}
+
+#[test]
+fn repeats_follow_the_repeat_interval_but_never_faster_than_the_cooldown() {
+    let mut e = AlertEngine::new();
+    let r = "rule:x";
+    let timing = Timing {
+        repeat_interval_ms: Some(60_000),
+        cooldown_ms: 120_000,
+        ..Timing::default()
+    };
+    let hot = || vec![timed(r, Severity::Warning, 1.0, timing)];
+    assert_eq!(check(&mut e, 0, &[r], hot()), ["+rule:x:warning"]);
+    assert_eq!(
+        check(&mut e, 60_000, &[r], hot()),
+        NONE,
+        "the cooldown is longer"
+    );
+    assert_eq!(check(&mut e, 120_000, &[r], hot()), ["*rule:x"]);
+    assert_eq!(check(&mut e, 200_000, &[r], hot()), NONE);
+    // Resolution resets it: a new incident is told at once.
+    assert_eq!(check(&mut e, 210_000, &[r], vec![]), ["-rule:x"]);
+    assert_eq!(check(&mut e, 211_000, &[r], hot()), ["+rule:x:warning"]);
+}
+
+#[test]
+fn without_a_repeat_interval_a_firing_alert_is_told_once() {
+    let mut e = AlertEngine::new();
+    let r = "rule:x";
+    let timing = Timing {
+        cooldown_ms: 1_000,
+        ..Timing::default()
+    };
+    check(
+        &mut e,
+        0,
+        &[r],
+        vec![timed(r, Severity::Warning, 1.0, timing)],
+    );
+    for t in 1..100 {
+        assert_eq!(
+            check(
+                &mut e,
+                t * 10_000,
+                &[r],
+                vec![timed(r, Severity::Warning, 1.0, timing)]
+            ),
+            NONE
+        );
+    }
 }
 
 #[test]
@@ -77,7 +228,7 @@ fn escalation_to_critical_notifies_but_easing_back_does_not() {
     );
     assert_eq!(
         check(&mut e, 3, &[t], vec![cond(t, Severity::Warning, 80.0)]),
-        Vec::<String>::new()
+        NONE
     );
     assert_eq!(e.firing()[0].severity, Severity::Warning);
 }
@@ -92,7 +243,7 @@ fn a_rule_that_did_not_run_keeps_its_alerts() {
         &["disk"],
         vec![cond(r, Severity::Critical, 99.0)],
     );
-    assert_eq!(check(&mut e, 2, &["other"], vec![]), Vec::<String>::new());
+    assert_eq!(check(&mut e, 2, &["other"], vec![]), NONE);
     assert_eq!(e.firing().len(), 1);
     assert_eq!(
         check(&mut e, 3, &["disk"], vec![]),
@@ -115,6 +266,88 @@ fn duplicate_conditions_in_one_tick_keep_the_worst() {
         ],
     );
     assert_eq!(events, ["+x/y:critical"]);
+}
+
+#[test]
+fn a_flapping_alert_is_told_once_then_quiet_until_it_settles() {
+    let mut e = AlertEngine::new();
+    let r = "rule:x";
+    let mut told = Vec::new();
+    // Fire and clear every minute: the third cycle makes it flapping.
+    for minute in 0..8 {
+        let t = minute * 60_000;
+        told.extend(check(
+            &mut e,
+            t,
+            &[r],
+            vec![cond(r, Severity::Warning, 1.0)],
+        ));
+        told.extend(check(&mut e, t + 30_000, &[r], vec![]));
+    }
+    assert_eq!(
+        told,
+        [
+            "+rule:x:warning",
+            "-rule:x",
+            "+rule:x:warning",
+            "-rule:x",
+            "+rule:x:warning",
+            "~rule:x"
+        ],
+        "two cycles are told, the third is reported as flapping, then silence"
+    );
+    // It settles firing: after the quiet period, one notification of where it is.
+    let settled_at = 8 * 60_000;
+    check(
+        &mut e,
+        settled_at,
+        &[r],
+        vec![cond(r, Severity::Warning, 1.0)],
+    );
+    let quiet = settled_at + FLAP_QUIET_MS;
+    assert_eq!(
+        check(&mut e, quiet, &[r], vec![cond(r, Severity::Warning, 1.0)]),
+        ["+rule:x:warning"]
+    );
+    assert!(!e.firing()[0].flapping);
+}
+
+#[test]
+fn state_survives_a_restart_without_a_notification_storm() {
+    let mut e = AlertEngine::new();
+    let firing = "threshold:system.cpuUsage";
+    let pending = "rule:slow";
+    let slow = Timing {
+        for_ms: 60_000,
+        ..Timing::default()
+    };
+    check(
+        &mut e,
+        1_000,
+        &[firing, pending],
+        vec![
+            cond(firing, Severity::Critical, 99.0),
+            timed(pending, Severity::Warning, 1.0, slow),
+        ],
+    );
+    let saved = serde_json::to_string(&e.state()).unwrap();
+
+    let mut restarted = AlertEngine::restore(serde_json::from_str(&saved).unwrap());
+    assert_eq!(restarted.firing().len(), 1);
+    let still = vec![
+        cond(firing, Severity::Critical, 99.0),
+        timed(pending, Severity::Warning, 1.0, slow),
+    ];
+    assert_eq!(
+        check(&mut restarted, 5_000, &[firing, pending], still.clone()),
+        NONE,
+        "no storm after the restart"
+    );
+    assert_eq!(
+        check(&mut restarted, 61_000, &[firing, pending], still),
+        ["+rule:slow:warning"],
+        "the pending alert kept its start time"
+    );
 }
 
 #[test]
