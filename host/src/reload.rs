@@ -1,6 +1,7 @@
-//! Hot reload of plugins. A changed component in `plugins_dir`, or a
-//! changed `[[plugins]]` entry in the config file, rebuilds that plugin's
-//! instances without restarting the host. A new version that fails to
+//! Hot reload. A changed component in `plugins_dir`, or a changed
+//! `[[plugins]]` entry in the config file, rebuilds that plugin's
+//! instances without restarting the host; a changed rule script in
+//! `rules_dir` is recompiled by the tick. A new version that fails to
 //! compile, link or start leaves the old one running, and says why in the
 //! log and in `GET /api/v1/plugins`.
 
@@ -14,25 +15,30 @@ use crate::config::Config;
 use crate::plugins::{CollectorPlugin, Instances, Loader, PluginError};
 use crate::serve::channel_sink;
 
-/// A collector to install in (or, with `None`, remove from) the tick.
-pub struct CollectorSwap {
-    /// Plugin name.
-    pub name: String,
-    /// The new instance.
-    pub plugin: Option<CollectorPlugin>,
+/// A change the tick applies before its next run.
+pub enum TickUpdate {
+    /// A collector to install (or, with `None`, remove).
+    Collector {
+        /// Plugin name.
+        name: String,
+        /// The new instance.
+        plugin: Option<CollectorPlugin>,
+    },
+    /// A rule script that changed, appeared or disappeared.
+    RuleFile(PathBuf),
 }
 
-/// Watches `plugins_dir` and the config file and applies changes until the
-/// process ends.
+/// Watches `plugins_dir`, `rules_dir` and the config file and applies
+/// changes until the process ends.
 pub fn spawn(
     loader: Loader,
     config: Config,
     config_path: Option<PathBuf>,
     state: AppState,
-    collectors: mpsc::UnboundedSender<CollectorSwap>,
+    updates: mpsc::UnboundedSender<TickUpdate>,
 ) {
     let (tx, changes) = mpsc::unbounded_channel();
-    let mut dirs = vec![config.plugins_dir.clone()];
+    let mut dirs = vec![config.plugins_dir.clone(), config.rules_dir.clone()];
     if let Some(dir) = config_path.as_deref().and_then(Path::parent) {
         dirs.push(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -56,7 +62,7 @@ pub fn spawn(
         config,
         config_path,
         state,
-        collectors,
+        updates,
     };
     tokio::spawn(reloader.run(changes, watch));
 }
@@ -66,7 +72,7 @@ struct Reloader {
     config: Config,
     config_path: Option<PathBuf>,
     state: AppState,
-    collectors: mpsc::UnboundedSender<CollectorSwap>,
+    updates: mpsc::UnboundedSender<TickUpdate>,
 }
 
 impl Reloader {
@@ -78,7 +84,11 @@ impl Reloader {
         while let Some(paths) = changes.recv().await {
             let mut names = BTreeSet::new();
             for path in &paths {
-                if self.is_config_file(path) {
+                if path.extension().is_some_and(|e| e == "rhai")
+                    && path.parent() == Some(self.config.rules_dir.as_path())
+                {
+                    let _ = self.updates.send(TickUpdate::RuleFile(path.clone()));
+                } else if self.is_config_file(path) {
                     names.extend(self.reload_config());
                 } else if path.extension().is_some_and(|e| e == "wasm")
                     && path.parent() == Some(self.config.plugins_dir.as_path())
@@ -174,7 +184,7 @@ impl Reloader {
         for error in &instances.errors {
             tracing::warn!("{error}");
         }
-        let _ = self.collectors.send(CollectorSwap {
+        let _ = self.updates.send(TickUpdate::Collector {
             name: name.to_owned(),
             plugin: instances.collector,
         });

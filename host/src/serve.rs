@@ -90,14 +90,14 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     }
     tracing::info!(scripts = rules.script_names().len(), dir = %rules_dir.display(), "rules loaded");
 
-    let (swaps, swapped) = tokio::sync::mpsc::unbounded_channel();
-    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules, swapped);
+    let (updates, updated) = tokio::sync::mpsc::unbounded_channel();
+    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules, updated);
     crate::reload::spawn(
         loader,
         (*state.config).clone(),
         config_path,
         state.clone(),
-        swaps,
+        updates,
     );
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -20,7 +20,7 @@ use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
 use crate::model::{Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
-use crate::reload::CollectorSwap;
+use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
 
 /// How often raw samples past `retention_days` are deleted.
@@ -34,9 +34,9 @@ pub struct Ticker {
     rules: RuleSet,
     overhead: OverheadTracker,
     last_retention_ms: i64,
-    /// Collectors installed or removed by hot reload, applied at the
+    /// Collectors and rule scripts changed by hot reload, applied at the
     /// start of the next tick.
-    swaps: mpsc::UnboundedReceiver<CollectorSwap>,
+    updates: mpsc::UnboundedReceiver<TickUpdate>,
     /// Where alert state is persisted.
     alert_state: StateFile,
     /// What `plugin_status` last reported, to stream only changes.
@@ -53,7 +53,7 @@ impl Ticker {
         system: SystemCollector,
         collectors: Vec<CollectorPlugin>,
         rules: RuleSet,
-        swaps: mpsc::UnboundedReceiver<CollectorSwap>,
+        updates: mpsc::UnboundedReceiver<TickUpdate>,
     ) -> Self {
         *state.rules.write().expect("rules lock") = RulesView {
             scripts: rules
@@ -76,7 +76,7 @@ impl Ticker {
             last_retention_ms: i64::MIN,
             last_plugin_health: Vec::new(),
             alert_state,
-            swaps,
+            updates,
         };
         ticker.publish_plugin_status();
         ticker
@@ -101,7 +101,7 @@ impl Ticker {
 
     /// One tick at `tick_ms`.
     pub async fn tick(&mut self, tick_ms: i64) {
-        self.apply_swaps();
+        self.apply_updates();
         let started = Instant::now();
         let mut batch = self.system.collect(tick_ms);
         let mut cost = TickCost::default();
@@ -153,14 +153,47 @@ impl Ticker {
         self.sweep_retention(tick_ms);
     }
 
-    fn apply_swaps(&mut self) {
-        while let Ok(swap) = self.swaps.try_recv() {
-            self.collectors.retain(|c| c.name() != swap.name);
-            self.state.plugins.remove(&swap.name);
-            if let Some(plugin) = swap.plugin {
-                self.collectors.push(plugin);
+    fn apply_updates(&mut self) {
+        let mut rules_changed = false;
+        while let Ok(update) = self.updates.try_recv() {
+            match update {
+                TickUpdate::Collector { name, plugin } => {
+                    self.collectors.retain(|c| c.name() != name);
+                    self.state.plugins.remove(&name);
+                    if let Some(plugin) = plugin {
+                        self.collectors.push(plugin);
+                    }
+                }
+                TickUpdate::RuleFile(path) => rules_changed |= self.rules.reload_file(&path),
             }
         }
+        if rules_changed {
+            for error in self.rules.compile_errors() {
+                tracing::error!("rule not reloaded, its last good version keeps running: {error}");
+            }
+            tracing::info!(scripts = self.rules.script_names().len(), "rules reloaded");
+            self.publish_rules_status(None);
+        }
+    }
+
+    /// Updates `GET /api/v1/rules` and streams `rules_status`. `runtime`
+    /// replaces the run-time errors when given.
+    fn publish_rules_status(&mut self, runtime: Option<Vec<crate::rules::RuleError>>) {
+        let view = {
+            let mut view = self.state.rules.write().expect("rules lock");
+            view.scripts = self
+                .rules
+                .script_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            view.compile_errors = self.rules.compile_errors().to_vec();
+            if let Some(runtime) = runtime {
+                view.runtime_errors = runtime;
+            }
+            view.clone()
+        };
+        self.state.hub.publish("rules_status", &view);
     }
 
     fn evaluate(&mut self, tick_ms: i64) {
@@ -205,7 +238,11 @@ impl Ticker {
                 timing: Timing::default(),
             });
         }
-        self.state.rules.write().expect("rules lock").runtime_errors = outcome.failures;
+        let changed =
+            self.state.rules.read().expect("rules lock").runtime_errors != outcome.failures;
+        if changed {
+            self.publish_rules_status(Some(outcome.failures));
+        }
         conditions.extend(outcome.conditions);
 
         let (events, saved) = {

@@ -48,4 +48,17 @@ impl Stream {
             }
         }
     }
+
+    /// The next message of type `kind` whose `data.rule` is `rule`: on a
+    /// busy machine other alerts (CPU, say) come and go meanwhile.
+    pub async fn next_for_rule(&mut self, kind: &str, rule: &str, timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = self.next_of(kind, left).await;
+            if message["data"]["rule"] == rule {
+                return message;
+            }
+        }
+    }
 }

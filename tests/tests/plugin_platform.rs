@@ -260,7 +260,9 @@ async fn alerts_reach_the_console_channel_and_exports_are_written() {
         r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
     );
     assert_eq!(hot.status, 200, "{}", hot.body);
-    let alert = stream.next_of("alert_triggered", WAIT).await;
+    let alert = stream
+        .next_for_rule("alert_triggered", "threshold:queries.avgResponseTime", WAIT)
+        .await;
     let id = alert["data"]["id"].as_str().unwrap().to_owned();
 
     let delivery = eventually("a delivery record", || {

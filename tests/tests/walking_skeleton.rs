@@ -136,7 +136,9 @@ async fn collects_streams_ingests_and_survives_sigkill() {
         r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
     );
     assert_eq!(hot.status, 200, "{}", hot.body);
-    let alert = stream.next_of("alert_triggered", WAIT).await;
+    let alert = stream
+        .next_for_rule("alert_triggered", "threshold:queries.avgResponseTime", WAIT)
+        .await;
     assert_eq!(alert["data"]["severity"], "critical", "{alert}");
     assert_eq!(
         alert["data"]["metric"], "queries.avgResponseTime",
@@ -262,7 +264,9 @@ async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
         r#"[{"metric": "queries.avgResponseTime", "value": 2500}]"#,
     );
     assert_eq!(hot.status, 200);
-    let alert = stream.next_of("alert_triggered", WAIT).await;
+    let alert = stream
+        .next_for_rule("alert_triggered", "threshold:queries.avgResponseTime", WAIT)
+        .await;
     let id = alert["data"]["id"].as_str().unwrap().to_owned();
     stream.next_of("metrics_update", WAIT).await;
     host.kill();
@@ -303,5 +307,80 @@ async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
             .iter()
             .any(|a| a["id"] == id.as_str()),
         "{alerts}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let script = |limit: u32| {
+        format!(
+            "let x = value(\"e2e.x\");\nif x > {limit}.0 {{\n    alert(\"over\", \"warning\", `x is ${{x}}`, #{{ metric: \"e2e.x\", value: x }});\n}}\n"
+        )
+    };
+    let rule_file = rules.join("hot.rhai");
+    std::fs::write(&rule_file, script(10)).unwrap();
+    let config = dir.path().join("perfwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "port = 0\nupdate_interval = 250\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n",
+            dir.path().join("data").display(),
+            dir.path().join("plugins").display(),
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    assert_eq!(
+        post_json(
+            host.addr,
+            "/api/v1/metrics",
+            r#"[{"metric": "e2e.x", "value": 20}]"#
+        )
+        .status,
+        200
+    );
+    let alert = stream
+        .next_for_rule("alert_triggered", "hot/over", WAIT)
+        .await;
+
+    // A syntax error: reported with file, line and column; the old version keeps running.
+    let partial = rules.join("hot.rhai.partial");
+    std::fs::write(&partial, "let x = value(\"e2e.x\");\nif x > { broken\n").unwrap();
+    std::fs::rename(&partial, &rule_file).unwrap();
+    let status = stream.next_of("rules_status", WAIT).await;
+    let error = &status["data"]["compile_errors"][0];
+    assert!(
+        error["file"].as_str().unwrap().ends_with("hot.rhai"),
+        "{status}"
+    );
+    assert_eq!(error["line"], 2, "{status}");
+    assert!(error["column"].is_number(), "{status}");
+    let api = get(host.addr, "/api/v1/rules").json();
+    assert_eq!(api["compile_errors"][0]["line"], 2, "{api}");
+    for _ in 0..3 {
+        let message = stream.next(WAIT).await;
+        assert_ne!(
+            message["type"], "alert_resolved",
+            "the last good version still holds the alert: {message}"
+        );
+    }
+
+    // A fixed version with a higher limit replaces it: the alert resolves.
+    std::fs::write(&partial, script(50)).unwrap();
+    std::fs::rename(&partial, &rule_file).unwrap();
+    stream
+        .next_for_rule("alert_resolved", "hot/over", WAIT)
+        .await;
+    assert_eq!(
+        get(host.addr, "/api/v1/rules").json()["compile_errors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
     );
 }

@@ -99,41 +99,61 @@ impl RuleSet {
     }
 
     fn add_file(&mut self, path: &Path) {
+        self.reload_file(path);
+    }
+
+    /// Compiles `path` again after it changed. On success the new version
+    /// replaces the old; on failure the last good version (if any) keeps
+    /// running and the error is kept for the API. A file that no longer
+    /// exists is removed. Returns whether anything changed.
+    pub fn reload_file(&mut self, path: &Path) -> bool {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) => {
-                self.compile_errors.push(RuleError {
-                    file: path.to_owned(),
-                    line: None,
-                    column: None,
-                    message: format!("cannot read: {e}"),
-                });
-                return;
-            }
-        };
-        match self.engine.compile(&text) {
+        self.compile_errors.retain(|e| e.file != path);
+        if !path.exists() {
+            let before = self.scripts.len();
+            self.scripts.retain(|s| s.path != path);
+            return before != self.scripts.len();
+        }
+        let compiled = std::fs::read_to_string(path)
+            .map_err(|e| RuleError {
+                file: path.to_owned(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            })
+            .and_then(|text| {
+                self.engine.compile(&text).map_err(|e| {
+                    let pos = e.position();
+                    RuleError {
+                        file: path.to_owned(),
+                        line: pos.line(),
+                        column: pos.position(),
+                        message: e.err_type().to_string(),
+                    }
+                })
+            });
+        match compiled {
             Ok(mut ast) => {
                 ast.set_source(path.display().to_string());
-                self.scripts.push(Script {
+                let script = Script {
                     name,
                     path: path.to_owned(),
                     ast,
-                });
+                };
+                match self.scripts.iter_mut().find(|s| s.path == path) {
+                    Some(old) => *old = script,
+                    None => {
+                        self.scripts.push(script);
+                        self.scripts.sort_by(|a, b| a.path.cmp(&b.path));
+                    }
+                }
             }
-            Err(e) => {
-                let pos = e.position();
-                self.compile_errors.push(RuleError {
-                    file: path.to_owned(),
-                    line: pos.line(),
-                    column: pos.position(),
-                    message: e.err_type().to_string(),
-                });
-            }
+            Err(error) => self.compile_errors.push(error),
         }
+        true
     }
 
     /// Names of the scripts that compiled.

@@ -157,3 +157,30 @@ fn the_shipped_rules_compile_and_stay_quiet_on_an_idle_machine() {
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
     assert!(outcome.conditions.is_empty(), "{:?}", outcome.conditions);
 }
+
+#[test]
+fn a_broken_edit_keeps_the_last_good_version_running() {
+    let (dir, mut set) = rule_set(&[("edit", "alert(\"v1\", \"warning\", \"first\");")], &[]);
+    let path = dir.path().join("edit.rhai");
+    std::fs::write(&path, "alert(\"v1\", \"warning\", ;").unwrap();
+    assert!(set.reload_file(&path));
+    assert_eq!(set.compile_errors().len(), 1);
+    assert_eq!(set.compile_errors()[0].line, Some(1));
+    assert_eq!(
+        set.evaluate(0).conditions[0].message,
+        "first",
+        "the last good version runs"
+    );
+
+    std::fs::write(&path, "alert(\"v2\", \"warning\", \"second\");").unwrap();
+    set.reload_file(&path);
+    assert!(
+        set.compile_errors().is_empty(),
+        "a good version clears the error"
+    );
+    assert_eq!(set.evaluate(0).conditions[0].message, "second");
+
+    std::fs::remove_file(&path).unwrap();
+    set.reload_file(&path);
+    assert!(set.script_names().is_empty());
+}
