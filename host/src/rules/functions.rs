@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rhai::{Engine, EvalAltResult, Map};
 
-use crate::model::{Labels, SeriesKey, Severity};
+use super::window_fns::{self, Selector};
+use crate::model::{Labels, Severity};
 use crate::window::SampleWindow;
 
 /// An alert a script raised during one evaluation.
@@ -59,27 +60,24 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
     Ok(n * scale)
 }
 
-fn unlabelled(metric: &str) -> SeriesKey {
-    SeriesKey {
-        metric: crate::model::canonical_metric_name(metric).unwrap_or_else(|_| metric.to_owned()),
-        labels: Labels::new(),
-    }
+/// The start of a window `span` long that ends now.
+fn since(shared: &Shared, span: &str) -> RhaiResult<i64> {
+    let span_ms = parse_duration_ms(span).map_err(runtime_error)?;
+    Ok(shared.now_ms.load(Ordering::Relaxed) - span_ms)
 }
 
-/// Applies `fold` to the unlabelled series' points over the last `span`.
+/// Applies `fold` to the selected series' points over the last `span`;
+/// NaN when there are none.
 fn over_window(
     shared: &Shared,
     metric: &str,
     span: &str,
+    selector: &Selector,
     fold: fn(&[f64]) -> f64,
 ) -> RhaiResult<f64> {
-    let span_ms = parse_duration_ms(span).map_err(runtime_error)?;
-    let since = shared.now_ms.load(Ordering::Relaxed) - span_ms;
+    let since = since(shared, span)?;
     let window = shared.window.read().expect("window lock");
-    let values: Vec<f64> = window
-        .get(&unlabelled(metric))
-        .map(|s| s.since(since).map(|(_, v)| v).collect())
-        .unwrap_or_default();
+    let values = window_fns::pooled(&window, metric, selector, since);
     Ok(if values.is_empty() {
         f64::NAN
     } else {
@@ -199,40 +197,120 @@ fn raise(
     Ok(())
 }
 
+/// The aggregates scripts may take over a duration, by name.
+const AGGREGATES: &[(&str, fn(&[f64]) -> f64)] = &[
+    ("avg", |v| window_fns::mean(v)),
+    ("min", |v| v.iter().copied().fold(f64::INFINITY, f64::min)),
+    ("max", |v| {
+        v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    }),
+    ("sum", |v| v.iter().sum()),
+];
+
 /// Registers the rule API on `engine`.
 pub fn register(engine: &mut Engine, shared: &Arc<Shared>) {
     let s = shared.clone();
     engine.register_fn("value", move |metric: &str| -> f64 {
-        let window = s.window.read().expect("window lock");
-        window
-            .get(&unlabelled(metric))
-            .and_then(|w| w.latest())
-            .map_or(f64::NAN, |(_, v)| v)
+        window_fns::latest(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::Unlabelled,
+        )
+    });
+    let s = shared.clone();
+    engine.register_fn("value", move |metric: &str, selector: Map| -> f64 {
+        window_fns::latest(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::from_map(&selector),
+        )
     });
     let s = shared.clone();
     engine.register_fn("has", move |metric: &str| -> bool {
-        s.window
-            .read()
-            .expect("window lock")
-            .get(&unlabelled(metric))
-            .is_some_and(|w| w.latest().is_some())
+        !window_fns::latest(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::Unlabelled,
+        )
+        .is_nan()
     });
     let s = shared.clone();
-    engine.register_fn("avg", move |metric: &str, span: &str| {
-        over_window(&s, metric, span, |v| v.iter().sum::<f64>() / v.len() as f64)
+    engine.register_fn("series", move |metric: &str| {
+        window_fns::series_list(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::Matching(Vec::new()),
+        )
     });
     let s = shared.clone();
-    engine.register_fn("min", move |metric: &str, span: &str| {
-        over_window(&s, metric, span, |v| {
-            v.iter().copied().fold(f64::INFINITY, f64::min)
-        })
+    engine.register_fn("series", move |metric: &str, selector: Map| {
+        window_fns::series_list(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::from_map(&selector),
+        )
+    });
+    for (name, fold) in AGGREGATES {
+        let s = shared.clone();
+        engine.register_fn(*name, move |metric: &str, span: &str| {
+            over_window(&s, metric, span, &Selector::Unlabelled, *fold)
+        });
+        let s = shared.clone();
+        engine.register_fn(*name, move |metric: &str, span: &str, selector: Map| {
+            over_window(&s, metric, span, &Selector::from_map(&selector), *fold)
+        });
+    }
+    let s = shared.clone();
+    engine.register_fn("rate", move |metric: &str, span: &str| -> RhaiResult<f64> {
+        let since = since(&s, span)?;
+        Ok(window_fns::rate(
+            &s.window.read().expect("window lock"),
+            metric,
+            &Selector::Unlabelled,
+            since,
+        ))
     });
     let s = shared.clone();
-    engine.register_fn("max", move |metric: &str, span: &str| {
-        over_window(&s, metric, span, |v| {
-            v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        })
-    });
+    engine.register_fn(
+        "rate",
+        move |metric: &str, span: &str, selector: Map| -> RhaiResult<f64> {
+            let since = since(&s, span)?;
+            Ok(window_fns::rate(
+                &s.window.read().expect("window lock"),
+                metric,
+                &Selector::from_map(&selector),
+                since,
+            ))
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn(
+        "percentile",
+        move |metric: &str, q: f64, span: &str| -> RhaiResult<f64> {
+            let since = since(&s, span)?;
+            let values = window_fns::pooled(
+                &s.window.read().expect("window lock"),
+                metric,
+                &Selector::Unlabelled,
+                since,
+            );
+            Ok(window_fns::percentile(values, q))
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn(
+        "percentile",
+        move |metric: &str, q: f64, span: &str, selector: Map| -> RhaiResult<f64> {
+            let since = since(&s, span)?;
+            let values = window_fns::pooled(
+                &s.window.read().expect("window lock"),
+                metric,
+                &Selector::from_map(&selector),
+                since,
+            );
+            Ok(window_fns::percentile(values, q))
+        },
+    );
     let s = shared.clone();
     engine.register_fn("now_ms", move || -> i64 {
         s.now_ms.load(Ordering::Relaxed)

@@ -8,6 +8,7 @@
 
 mod engine;
 mod functions;
+mod window_fns;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

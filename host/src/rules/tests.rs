@@ -184,3 +184,48 @@ fn a_broken_edit_keeps_the_last_good_version_running() {
     set.reload_file(&path);
     assert!(set.script_names().is_empty());
 }
+
+#[test]
+fn label_selectors_rates_and_percentiles_are_available_to_scripts() {
+    let (_d, set) = rule_set(
+        &[(
+            "sel",
+            r#"
+        let slow = series("agents.avgResponseTime").filter(|s| s.value > 1000.0);
+        for s in slow {
+            alert("slow-agent", "warning", `agent ${s.labels.agent} is slow`, #{ metric: "agents.avgResponseTime", labels: s.labels, value: s.value });
+        }
+        if sum("m.x", "1h") == 30.0 && percentile("m.x", 50.0, "1h") == 10.0 && rate("m.c", "1h") == 1.0
+            && value("agents.avgResponseTime", #{ agent: "b" }) == 2000.0 {
+            alert("fns", "warning", "functions agree");
+        }
+    "#,
+        )],
+        &[
+            ("m.x", 0.0, 0),
+            ("m.x", 10.0, 1000),
+            ("m.x", 20.0, 2000),
+            ("m.c", 5.0, 0),
+            ("m.c", 15.0, 10_000),
+        ],
+    );
+    {
+        let mut w = set.shared.window.write().unwrap();
+        let agent = |name: &str, v: f64| {
+            let mut s = Sample::gauge("agents.avgResponseTime", v, 2000);
+            s.labels =
+                crate::model::Labels::try_from_pairs([("agent".into(), name.into())]).unwrap();
+            s
+        };
+        w.insert_all(&[agent("a", 200.0), agent("b", 2000.0)]);
+    }
+    let outcome = set.evaluate(10_000);
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let mut names: Vec<String> = outcome
+        .conditions
+        .iter()
+        .map(|c| format!("{}{}", c.rule, c.series.labels))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["sel/fns{}", "sel/slow-agent{agent=\"b\"}"]);
+}
