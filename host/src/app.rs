@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
-use crate::alert::{AlertEngine, DeliveryQueue};
+use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue};
 use crate::config::Config;
 use crate::model::Sample;
 use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
@@ -109,6 +109,8 @@ pub struct AppState {
     pub window: Arc<RwLock<SampleWindow>>,
     /// Alert state; written by the tick.
     pub alerts: Arc<Mutex<AlertEngine>>,
+    /// Bottlenecks; written by the tick.
+    pub bottlenecks: Arc<Mutex<BottleneckTracker>>,
     /// WebSocket fan-out.
     pub hub: Hub,
     /// The latest `metrics_update` data; written by the tick.
@@ -133,6 +135,7 @@ impl AppState {
             store,
             window: Default::default(),
             alerts: Default::default(),
+            bottlenecks: Default::default(),
             hub: Hub::new(),
             current: Arc::new(RwLock::new(serde_json::Value::Null)),
             plugins: Default::default(),

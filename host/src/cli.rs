@@ -121,3 +121,77 @@ pub async fn plugins_check(path: &Path, config: &Config) -> anyhow::Result<Strin
     writeln!(out, "smoke call:  {}", i.smoke_call)?;
     Ok(out)
 }
+
+/// `perfwatch rules check [DIR]`: compiles every script; errors name file,
+/// line and column. `Err` when any script does not compile.
+pub fn rules_check(dir: &Path) -> anyhow::Result<String> {
+    let window = std::sync::Arc::new(std::sync::RwLock::new(crate::window::SampleWindow::new()));
+    let rules = crate::rules::RuleSet::load(dir, window);
+    let mut out = String::new();
+    for name in rules.script_names() {
+        writeln!(out, "ok      {name}")?;
+    }
+    for error in rules.compile_errors() {
+        writeln!(out, "error   {error}")?;
+    }
+    if rules.compile_errors().is_empty() {
+        writeln!(
+            out,
+            "{} scripts compile in {}",
+            rules.script_names().len(),
+            dir.display()
+        )?;
+        Ok(out)
+    } else {
+        anyhow::bail!(
+            "{out}{} of the scripts in {} do not compile",
+            rules.compile_errors().len(),
+            dir.display()
+        )
+    }
+}
+
+/// `perfwatch rules test [DIR]`: runs every `<rule>.test.toml`. `Err`
+/// when a case fails or a script has no test table.
+pub fn rules_test(dir: &Path) -> anyhow::Result<String> {
+    let (tables, untested) = crate::rules::testing::discover(dir);
+    let mut out = String::new();
+    let mut failed = 0;
+    let mut passed = 0;
+    for (script, table) in &tables {
+        for result in crate::rules::testing::run_table(script, table) {
+            let name = script
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if result.passed() {
+                passed += 1;
+                writeln!(out, "pass    {name}: {}", result.case)?;
+            } else {
+                failed += 1;
+                writeln!(out, "FAIL    {name}: {}", result.case)?;
+                for failure in &result.failures {
+                    writeln!(out, "          {failure}")?;
+                }
+            }
+        }
+    }
+    for script in &untested {
+        writeln!(
+            out,
+            "untested {} (add {})",
+            script.display(),
+            script.with_extension("test.toml").display()
+        )?;
+    }
+    if failed == 0 && untested.is_empty() {
+        writeln!(out, "{passed} cases passed")?;
+        Ok(out)
+    } else {
+        anyhow::bail!(
+            "{out}{failed} of {} cases failed; {} scripts have no test table",
+            passed + failed,
+            untested.len()
+        )
+    }
+}

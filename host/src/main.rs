@@ -31,6 +31,14 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Check or test rule scripts.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+        /// Config file (TOML), for its rules_dir; the built-in defaults when left out.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+    },
     /// List or check plugins.
     Plugins {
         #[command(subcommand)]
@@ -38,6 +46,20 @@ enum Command {
         /// Config file (TOML); the built-in defaults when left out.
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Compile every script; errors name file, line and column.
+    Check {
+        /// Rules directory; the config's rules_dir when left out.
+        dir: Option<PathBuf>,
+    },
+    /// Run every script's test table (`<rule>.test.toml`).
+    Test {
+        /// Rules directory; the config's rules_dir when left out.
+        dir: Option<PathBuf>,
     },
 }
 
@@ -97,6 +119,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.alerting.channels.len(),
                 config.plugins.len()
             );
+            Ok(())
+        }
+        Command::Rules { action, config } => {
+            let config = load_config(config)?;
+            let text = match action {
+                RulesAction::Check { dir } => {
+                    perfwatch::cli::rules_check(&dir.unwrap_or(config.rules_dir))?
+                }
+                RulesAction::Test { dir } => {
+                    perfwatch::cli::rules_test(&dir.unwrap_or(config.rules_dir))?
+                }
+            };
+            print!("{text}");
             Ok(())
         }
         Command::Plugins { action, config } => {

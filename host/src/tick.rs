@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::alert::{
-    AlertEngine, AlertEvent, Condition, StateFile, Timing, evaluate_alert_rules,
+    AlertEngine, AlertEvent, BottleneckEvent, Condition, StateFile, Timing, evaluate_alert_rules,
     evaluate_thresholds,
 };
 use crate::app::{AppState, PluginView, RulesView};
@@ -244,6 +244,24 @@ impl Ticker {
             self.publish_rules_status(Some(outcome.failures));
         }
         conditions.extend(outcome.conditions);
+        let bottleneck_events = self
+            .state
+            .bottlenecks
+            .lock()
+            .expect("bottlenecks lock")
+            .apply(tick_ms, &evaluated, outcome.bottlenecks);
+        for event in bottleneck_events {
+            match event {
+                BottleneckEvent::Detected(b) => {
+                    tracing::warn!(bottleneck = %b.id, impact = b.impact, "bottleneck: {}", b.description);
+                    self.state.hub.publish("bottleneck_detected", &b);
+                }
+                BottleneckEvent::Resolved(b) => {
+                    tracing::info!(bottleneck = %b.id, "bottleneck cleared: {}", b.description);
+                    self.state.hub.publish("bottleneck_resolved", &b);
+                }
+            }
+        }
 
         let (events, saved) = {
             let mut engine = self.state.alerts.lock().expect("alerts lock");

@@ -65,3 +65,26 @@ fn the_example_config_checks() {
     assert!(ok, "{err}");
     assert!(out.contains("5 channels"), "{out}");
 }
+
+#[test]
+fn rules_check_and_test_pass_on_the_shipped_rules() {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let (ok, out, err) = perfwatch(&["rules", "check", rules.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("scripts compile"), "{out}");
+    let (ok, out, err) = perfwatch(&["rules", "test", rules.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("cases passed"), "{out}");
+}
+
+#[test]
+fn rules_check_names_file_line_and_column_of_a_syntax_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.rhai"), "let x = 1;\nlet y = ;\n").unwrap();
+    let (ok, _, err) = perfwatch(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("broken.rhai:2:"), "{err}");
+    let (ok, _, err) = perfwatch(&["rules", "test", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("no test table"), "{err}");
+}

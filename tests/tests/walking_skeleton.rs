@@ -344,7 +344,7 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
         .status,
         200
     );
-    let alert = stream
+    stream
         .next_for_rule("alert_triggered", "hot/over", WAIT)
         .await;
 
@@ -383,4 +383,45 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
             .len(),
         0
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bottleneck_is_detected_once_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let host = PerfwatchProcess::start(&config);
+    let mut stream = Stream::connect(host.addr).await;
+    let slow = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "agents.avgResponseTime", "value": 4000, "labels": {"agent": "planner"}}]"#,
+    );
+    assert_eq!(slow.status, 200);
+    let detected = loop {
+        let message = stream.next_of("bottleneck_detected", WAIT).await;
+        if message["data"]["id"] == "coordination/agents" {
+            break message;
+        }
+    };
+    let b = &detected["data"];
+    assert_eq!(b["type"], "coordination", "{detected}");
+    assert_eq!(b["component"], "agents");
+    assert_eq!(b["impact"], 80.0, "4000 ms / 50: {detected}");
+    assert_eq!(b["severity"], "high");
+    assert!(!b["suggestions"].as_array().unwrap().is_empty());
+    // More ticks: still one bottleneck, seen more often, not detected again.
+    for _ in 0..3 {
+        let message = stream.next(WAIT).await;
+        let again = message["type"] == "bottleneck_detected"
+            && message["data"]["id"] == "coordination/agents";
+        assert!(!again, "detected once: {message}");
+    }
+    let listed = get(host.addr, "/api/v1/bottlenecks").json();
+    let current = listed["current"].as_array().unwrap();
+    let ours: Vec<_> = current
+        .iter()
+        .filter(|b| b["id"] == "coordination/agents")
+        .collect();
+    assert_eq!(ours.len(), 1, "{listed}");
+    assert!(ours[0]["occurrences"].as_u64().unwrap() >= 2, "{listed}");
 }

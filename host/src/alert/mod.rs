@@ -6,12 +6,14 @@
 //! alert, so a condition that holds for an hour notifies once, not every
 //! tick (the original's alert storm, defect B5).
 
+mod bottleneck;
 mod delivery;
 mod engine;
 mod persist;
 mod rule;
 mod threshold;
 
+pub use bottleneck::{BottleneckEvent, BottleneckTracker, Detection, RESOLVE_GRACE_MS};
 pub use delivery::{AlertSink, ChannelSink, DeliveryQueue, DeliveryRecord, MAX_ATTEMPTS};
 pub use engine::{
     AlertEngine, AlertEvent, Condition, EngineState, FLAP_CHANGES, FLAP_QUIET_MS, FLAP_WINDOW_MS,

@@ -3,9 +3,11 @@
 //! Nothing here talks to an engine; every other module speaks these types.
 
 mod alert;
+mod bottleneck;
 mod metric;
 mod sample;
 
 pub use alert::{Alert, AlertStatus, Severity};
+pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
 pub use metric::{MetricKind, MetricNameError, canonical_metric_name, known_unit};
 pub use sample::{Labels, Sample, SeriesKey};

@@ -6,7 +6,7 @@ use super::bindings::types;
 use super::channel::to_wit;
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
-use crate::model::Alert;
+use crate::model::{Alert, Bottleneck, BottleneckKind};
 use crate::store::SeriesPoints;
 
 /// What to export: a range, its series and its alerts.
@@ -19,6 +19,8 @@ pub struct ExportData {
     pub series: Vec<(String, SeriesPoints)>,
     /// Alerts in the range.
     pub alerts: Vec<Alert>,
+    /// Bottlenecks seen in the range.
+    pub bottlenecks: Vec<Bottleneck>,
 }
 
 /// A rendered document.
@@ -80,9 +82,7 @@ impl ExporterPlugin {
                 })
                 .collect(),
             alerts: data.alerts.iter().map(to_wit).collect(),
-            // Bottleneck detection arrives with the rules work; until then
-            // there are none to export.
-            bottlenecks: Vec::new(),
+            bottlenecks: data.bottlenecks.iter().map(bottleneck_to_wit).collect(),
         };
         let outcome = self
             .sandbox
@@ -106,5 +106,26 @@ impl ExporterPlugin {
                 plugin: self.name().to_owned(),
             }),
         }
+    }
+}
+
+fn bottleneck_to_wit(b: &Bottleneck) -> types::Bottleneck {
+    types::Bottleneck {
+        id: b.id.clone(),
+        kind: match b.kind {
+            BottleneckKind::Cpu => types::BottleneckKind::Cpu,
+            BottleneckKind::Memory => types::BottleneckKind::Memory,
+            BottleneckKind::Io => types::BottleneckKind::Io,
+            BottleneckKind::Network => types::BottleneckKind::Network,
+            BottleneckKind::Coordination => types::BottleneckKind::Coordination,
+            BottleneckKind::Ui => types::BottleneckKind::Ui,
+        },
+        component: b.component.clone(),
+        impact: b.impact,
+        description: b.description.clone(),
+        suggestions: b.suggestions.clone(),
+        first_seen_ms: b.timestamp,
+        last_seen_ms: b.last_seen,
+        resolved: b.resolved,
     }
 }

@@ -127,6 +127,7 @@ async fn smoke_call(
                 end_ms: 1,
                 series: Vec::new(),
                 alerts: Vec::new(),
+                bottlenecks: Vec::new(),
             };
             match plugin.export(empty).await {
                 Ok(a) => format!(

@@ -7,10 +7,11 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use rhai::{Engine, EvalAltResult, Map};
+use rhai::{Array, Engine, EvalAltResult, Map};
 
 use super::window_fns::{self, Selector};
-use crate::model::{Labels, Severity};
+use crate::alert::Detection;
+use crate::model::{BottleneckKind, Labels, Severity};
 use crate::window::SampleWindow;
 
 /// An alert a script raised during one evaluation.
@@ -32,6 +33,8 @@ pub struct Shared {
     pub window: Arc<RwLock<SampleWindow>>,
     pub now_ms: AtomicI64,
     pub raised: Mutex<Vec<Raised>>,
+    /// Bottlenecks reported during one evaluation (source filled in by the rule set).
+    pub detected: Mutex<Vec<Detection>>,
 }
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -207,6 +210,63 @@ const AGGREGATES: &[(&str, fn(&[f64]) -> f64)] = &[
     ("sum", |v| v.iter().sum()),
 ];
 
+/// `bottleneck(kind, component, impact, description, suggestions[, metrics])`.
+fn detect(
+    shared: &Shared,
+    kind: &str,
+    component: &str,
+    impact: f64,
+    description: &str,
+    suggestions: Array,
+    metrics: Map,
+) -> RhaiResult<()> {
+    let kind = BottleneckKind::parse(kind).ok_or_else(|| {
+        runtime_error(format!(
+            "bottleneck kind must be cpu, memory, io, network, coordination or ui, got {kind:?}"
+        ))
+    })?;
+    if !impact.is_finite() {
+        return Err(runtime_error(format!(
+            "bottleneck impact must be a number from 0 to 100, got {impact}"
+        )));
+    }
+    if component.is_empty() {
+        return Err(runtime_error(
+            "bottleneck component must not be empty".into(),
+        ));
+    }
+    let suggestions = suggestions
+        .into_iter()
+        .map(|s| {
+            s.into_string()
+                .map_err(|t| runtime_error(format!("suggestions must be strings, got {t}")))
+        })
+        .collect::<RhaiResult<Vec<String>>>()?;
+    let metrics = metrics
+        .into_iter()
+        .map(|(k, v)| {
+            let value = v.as_float().or_else(|_| v.as_int().map(|i| i as f64));
+            value
+                .map(|v| (k.to_string(), v))
+                .map_err(|t| runtime_error(format!("metric `{k}` must be a number, got {t}")))
+        })
+        .collect::<RhaiResult<_>>()?;
+    shared
+        .detected
+        .lock()
+        .expect("detected lock")
+        .push(Detection {
+            source: String::new(),
+            kind,
+            component: component.to_owned(),
+            impact: impact.clamp(0.0, 100.0),
+            description: description.to_owned(),
+            suggestions,
+            metrics,
+        });
+    Ok(())
+}
+
 /// Registers the rule API on `engine`.
 pub fn register(engine: &mut Engine, shared: &Arc<Shared>) {
     let s = shared.clone();
@@ -309,6 +369,41 @@ pub fn register(engine: &mut Engine, shared: &Arc<Shared>) {
                 since,
             );
             Ok(window_fns::percentile(values, q))
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn(
+        "bottleneck",
+        move |kind: &str, component: &str, impact: f64, description: &str, suggestions: Array| {
+            detect(
+                &s,
+                kind,
+                component,
+                impact,
+                description,
+                suggestions,
+                Map::new(),
+            )
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn(
+        "bottleneck",
+        move |kind: &str,
+              component: &str,
+              impact: f64,
+              description: &str,
+              suggestions: Array,
+              metrics: Map| {
+            detect(
+                &s,
+                kind,
+                component,
+                impact,
+                description,
+                suggestions,
+                metrics,
+            )
         },
     );
     let s = shared.clone();

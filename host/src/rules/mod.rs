@@ -8,6 +8,7 @@
 
 mod engine;
 mod functions;
+pub mod testing;
 mod window_fns;
 
 use std::collections::HashSet;
@@ -66,6 +67,8 @@ pub struct RuleOutcome {
     pub conditions: Vec<Condition>,
     /// Scripts that failed at run time.
     pub failures: Vec<RuleError>,
+    /// Bottlenecks they reported.
+    pub bottlenecks: Vec<crate::alert::Detection>,
 }
 
 /// The compiled scripts of one rules directory.
@@ -80,10 +83,16 @@ impl RuleSet {
     /// Compiles every `*.rhai` in `dir` (a missing directory is an empty
     /// rule set). Scripts read `window`.
     pub fn load(dir: &Path, window: Arc<RwLock<SampleWindow>>) -> Self {
+        Self::from_files(&crate::dir::files_with_extension(dir, "rhai"), window)
+    }
+
+    /// Compiles exactly these script files.
+    pub fn from_files(paths: &[PathBuf], window: Arc<RwLock<SampleWindow>>) -> Self {
         let shared = Arc::new(Shared {
             window,
             now_ms: Default::default(),
             raised: Mutex::new(Vec::new()),
+            detected: Mutex::new(Vec::new()),
         });
         let mut engine = hardened_engine();
         functions::register(&mut engine, &shared);
@@ -93,14 +102,10 @@ impl RuleSet {
             scripts: Vec::new(),
             compile_errors: Vec::new(),
         };
-        for path in crate::dir::files_with_extension(dir, "rhai") {
-            set.add_file(&path);
+        for path in paths {
+            set.reload_file(path);
         }
         set
-    }
-
-    fn add_file(&mut self, path: &Path) {
-        self.reload_file(path);
     }
 
     /// Compiles `path` again after it changed. On success the new version
@@ -173,13 +178,22 @@ impl RuleSet {
         let mut outcome = RuleOutcome::default();
         for script in &self.scripts {
             self.shared.raised.lock().expect("raised lock").clear();
+            self.shared.detected.lock().expect("detected lock").clear();
             let result = self
                 .engine
                 .run_ast_with_scope(&mut rhai::Scope::new(), &script.ast);
             let raised = std::mem::take(&mut *self.shared.raised.lock().expect("raised lock"));
+            let detected =
+                std::mem::take(&mut *self.shared.detected.lock().expect("detected lock"));
             match result {
                 Ok(()) => {
                     outcome.evaluated.insert(script.name.clone());
+                    outcome.bottlenecks.extend(detected.into_iter().map(|d| {
+                        crate::alert::Detection {
+                            source: script.name.clone(),
+                            ..d
+                        }
+                    }));
                     outcome
                         .conditions
                         .extend(raised.into_iter().map(|r| Condition {

@@ -84,6 +84,14 @@ pub async fn alerts(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "firing": engine.firing(), "resolved": resolved }))
 }
 
+/// `GET /api/v1/bottlenecks`: current bottlenecks (highest impact first)
+/// and recent resolutions.
+pub async fn bottlenecks(State(state): State<AppState>) -> Json<Value> {
+    let tracker = state.bottlenecks.lock().expect("bottlenecks lock");
+    let resolved: Vec<_> = tracker.recently_resolved().cloned().collect();
+    Json(json!({ "current": tracker.current(), "resolved": resolved }))
+}
+
 /// `GET /api/v1/plugins`: loaded plugin instances and their health.
 pub async fn plugins(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "plugins": state.plugins.all(), "reload_errors": state.plugins.reload_errors() }))

@@ -51,6 +51,13 @@ pub async fn export(
         alerts
     };
 
+    let bottlenecks = {
+        let tracker = state.bottlenecks.lock().expect("bottlenecks lock");
+        let mut list = tracker.current();
+        list.extend(tracker.recently_resolved().cloned());
+        list.retain(|b| b.timestamp < end && b.last_seen >= start);
+        list
+    };
     let mut exporters = state.exporters.lock().await;
     let names: Vec<String> = exporters.iter().map(|e| e.name().to_owned()).collect();
     let exporter = exporters
@@ -72,6 +79,7 @@ pub async fn export(
             end_ms: end,
             series,
             alerts,
+            bottlenecks,
         })
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;

@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/metrics", post(api::post_metrics))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/bottlenecks", get(api::bottlenecks))
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/deliveries", get(api::deliveries))
         .route("/api/v1/export", post(export::export))

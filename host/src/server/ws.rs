@@ -29,7 +29,7 @@ fn initial_data(state: &AppState) -> String {
         &json!({
             "current": current,
             "alerts": alerts,
-            "bottlenecks": [],
+            "bottlenecks": state.bottlenecks.lock().expect("bottlenecks lock").current(),
             "config": state.config.redacted_json(),
             "plugins": state.plugins.all(),
         }),
