@@ -77,11 +77,11 @@ pub async fn query(
     ))
 }
 
-/// `GET /api/v1/alerts`: firing alerts and recent resolutions.
+/// `GET /api/v1/alerts`: firing and pending alerts, and recent resolutions.
 pub async fn alerts(State(state): State<AppState>) -> Json<Value> {
     let engine = state.alerts.lock().expect("alerts lock");
     let resolved: Vec<_> = engine.recently_resolved().cloned().collect();
-    Json(json!({ "firing": engine.firing(), "resolved": resolved }))
+    Json(json!({ "firing": engine.firing(), "pending": engine.pending(), "resolved": resolved }))
 }
 
 /// `GET /api/v1/bottlenecks`: current bottlenecks (highest impact first)
