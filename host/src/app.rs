@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
-use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue};
+use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue, Silences};
 use crate::config::Config;
 use crate::model::Sample;
 use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
@@ -111,6 +111,8 @@ pub struct AppState {
     pub alerts: Arc<Mutex<AlertEngine>>,
     /// Bottlenecks; written by the tick.
     pub bottlenecks: Arc<Mutex<BottleneckTracker>>,
+    /// Silences; written by the API.
+    pub silences: Arc<Mutex<Silences>>,
     /// WebSocket fan-out.
     pub hub: Hub,
     /// The latest `metrics_update` data; written by the tick.
@@ -130,12 +132,14 @@ pub struct AppState {
 impl AppState {
     /// State around an open store.
     pub fn new(config: Config, store: Store) -> Self {
+        let silences = Silences::load(&config.data_dir);
         Self {
             config: Arc::new(config),
             store,
             window: Default::default(),
             alerts: Default::default(),
             bottlenecks: Default::default(),
+            silences: Arc::new(Mutex::new(silences)),
             hub: Hub::new(),
             current: Arc::new(RwLock::new(serde_json::Value::Null)),
             plugins: Default::default(),

@@ -18,7 +18,7 @@ use crate::alert::{
 use crate::app::{AppState, PluginView, RulesView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
-use crate::model::{Labels, MetricKind, Sample, SeriesKey, Severity};
+use crate::model::{Alert, Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
 use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
@@ -276,24 +276,60 @@ impl Ticker {
                 AlertEvent::Triggered(alert) => {
                     tracing::warn!(alert = %alert.id, severity = alert.severity.as_str(), "alert: {}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
-                    self.state.deliveries.enqueue(&alert);
+                    self.deliver(&alert, tick_ms);
                 }
                 AlertEvent::Repeated(alert) => {
                     tracing::info!(alert = %alert.id, "still firing: {}", alert.message);
-                    self.state.deliveries.enqueue(&alert);
+                    self.deliver(&alert, tick_ms);
                 }
                 AlertEvent::Flapping(alert) => {
                     tracing::warn!(alert = %alert.id, "{}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
-                    self.state.deliveries.enqueue(&alert);
+                    self.deliver(&alert, tick_ms);
                 }
                 AlertEvent::Resolved(alert) => {
                     tracing::info!(alert = %alert.id, "resolved: {}", alert.message);
                     self.state.hub.publish("alert_resolved", &alert);
-                    self.state.deliveries.enqueue(&alert);
+                    self.deliver(&alert, tick_ms);
                 }
             }
         }
+    }
+
+    /// Hands a notification to the channels unless a silence covers it or
+    /// a critical alert on the same series inhibits it (a warning while the
+    /// critical of the same series fires is noise). Either way it stays
+    /// visible in the API and on the stream.
+    fn deliver(&self, alert: &Alert, now: i64) {
+        if let Some(silence) = self
+            .state
+            .silences
+            .lock()
+            .expect("silences lock")
+            .silencing(alert, now)
+        {
+            self.state.deliveries.record_skipped(
+                alert,
+                format!("silenced by {} ({})", silence.id, silence.comment),
+            );
+            return;
+        }
+        if alert.severity == Severity::Warning && !alert.metric.is_empty() {
+            let engine = self.state.alerts.lock().expect("alerts lock");
+            let critical = engine
+                .firing_on(&alert.metric, &alert.labels)
+                .into_iter()
+                .find(|a| a.severity == Severity::Critical && a.rule != alert.rule)
+                .map(|a| a.rule.clone());
+            drop(engine);
+            if let Some(rule) = critical {
+                self.state
+                    .deliveries
+                    .record_skipped(alert, format!("inhibited by the critical alert of {rule}"));
+                return;
+            }
+        }
+        self.state.deliveries.enqueue(alert);
     }
 
     /// Updates the collectors' views and, when any plugin's status or

@@ -26,6 +26,11 @@ pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     request(addr, "GET", path, None)
 }
 
+/// `DELETE path`.
+pub fn delete(addr: SocketAddr, path: &str) -> HttpResponse {
+    request(addr, "DELETE", path, None)
+}
+
 /// `POST path` with a JSON body.
 pub fn post_json(addr: SocketAddr, path: &str, body: &str) -> HttpResponse {
     request(addr, "POST", path, Some(body))

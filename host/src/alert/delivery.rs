@@ -159,6 +159,24 @@ impl DeliveryQueue {
         }
     }
 
+    /// Records a notification that was deliberately not sent (silenced,
+    /// inhibited), so the record shows why nobody was told.
+    pub fn record_skipped(&self, alert: &Alert, reason: String) {
+        tracing::info!(alert = %alert.id, "not delivered: {reason}");
+        record(
+            &self.records,
+            DeliveryRecord {
+                channel: "*".to_owned(),
+                alert_id: alert.id.clone(),
+                resolved: alert.resolved,
+                attempt: 0,
+                success: false,
+                error: Some(reason),
+                timestamp: crate::clock::now_ms(),
+            },
+        );
+    }
+
     /// Delivery attempts, newest first.
     pub fn recent(&self) -> Vec<DeliveryRecord> {
         self.records
@@ -259,6 +277,7 @@ mod tests {
             resolved: false,
             resolved_at: None,
             flapping: false,
+            acknowledged: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alert, SeriesKey, Severity};
+use crate::model::{Acknowledgement, Alert, SeriesKey, Severity};
 
 /// Resolved alerts kept in memory for the API.
 pub const MAX_RESOLVED_HISTORY: usize = 500;
@@ -190,6 +190,7 @@ impl AlertEngine {
                 resolved: false,
                 resolved_at: None,
                 flapping: false,
+                acknowledged: None,
             },
             phase: Phase::Pending { since: now },
             timing: c.timing,
@@ -216,10 +217,11 @@ impl AlertEngine {
                 let escalated = tracked
                     .notified_severity
                     .is_some_and(|s| tracked.alert.severity > s);
-                let repeat_due = tracked.timing.repeat_interval_ms.is_some_and(|every| {
-                    let gap = every.max(tracked.timing.cooldown_ms);
-                    tracked.last_notified.is_none_or(|last| now - last >= gap)
-                });
+                let repeat_due = tracked.alert.acknowledged.is_none()
+                    && tracked.timing.repeat_interval_ms.is_some_and(|every| {
+                        let gap = every.max(tracked.timing.cooldown_ms);
+                        tracked.last_notified.is_none_or(|last| now - last >= gap)
+                    });
                 if escalated {
                     Some(Notify::Escalated)
                 } else if repeat_due {
@@ -349,6 +351,30 @@ impl AlertEngine {
         }
     }
 
+    /// Acknowledges the firing alert `id`: its repeats stop until it
+    /// resolves. `None` when no firing alert has that id.
+    pub fn acknowledge(&mut self, id: &str, ack: Acknowledgement) -> Option<Alert> {
+        let tracked = self
+            .tracked
+            .values_mut()
+            .find(|t| t.alert.id == id && matches!(t.phase, Phase::Firing { .. }))?;
+        tracked.alert.acknowledged = Some(ack);
+        Some(tracked.alert.clone())
+    }
+
+    /// The firing alerts of `series`, any rule (for inhibition).
+    pub fn firing_on(&self, metric: &str, labels: &crate::model::Labels) -> Vec<&Alert> {
+        self.tracked
+            .values()
+            .filter(|t| {
+                matches!(t.phase, Phase::Firing { .. })
+                    && t.alert.metric == metric
+                    && &t.alert.labels == labels
+            })
+            .map(|t| &t.alert)
+            .collect()
+    }
+
     /// Whether `rule` is pending or firing for `series` (thresholds with a
     /// clear level use this for hysteresis).
     pub fn is_active(&self, rule: &str, series: &SeriesKey) -> bool {
@@ -457,6 +483,7 @@ fn placeholder(key: &Key, now: i64) -> Alert {
         resolved: true,
         resolved_at: Some(now),
         flapping: true,
+        acknowledged: None,
     }
 }
 

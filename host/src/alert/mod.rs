@@ -11,6 +11,7 @@ mod delivery;
 mod engine;
 mod persist;
 mod rule;
+mod silence;
 mod threshold;
 
 pub use bottleneck::{BottleneckEvent, BottleneckTracker, Detection, RESOLVE_GRACE_MS};
@@ -21,4 +22,5 @@ pub use engine::{
 };
 pub use persist::{STATE_FILE, StateFile};
 pub use rule::evaluate_alert_rules;
+pub use silence::{Matcher, Silence, Silences, Weekly};
 pub use threshold::evaluate_thresholds;

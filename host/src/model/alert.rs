@@ -66,6 +66,20 @@ pub struct Alert {
     /// Whether it is changing state too often to notify about each change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flapping: bool,
+    /// Who acknowledged it, when and why; repeats stop until it resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+/// An acknowledgement of a firing alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// Why (what is being done about it).
+    pub comment: String,
+    /// Who.
+    pub by: String,
+    /// When, epoch ms.
+    pub at: i64,
 }
 
 impl Alert {

@@ -7,7 +7,7 @@ mod bottleneck;
 mod metric;
 mod sample;
 
-pub use alert::{Alert, AlertStatus, Severity};
+pub use alert::{Acknowledgement, Alert, AlertStatus, Severity};
 pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
 pub use metric::{MetricKind, MetricNameError, canonical_metric_name, known_unit};
 pub use sample::{Labels, Sample, SeriesKey};

@@ -3,6 +3,7 @@
 //! Handlers never block on DuckDB or Rhai: they await the store thread or
 //! read shared state under short locks.
 
+mod alerts;
 mod api;
 mod error;
 mod export;
@@ -29,6 +30,15 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/metrics", post(api::post_metrics))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
+        .route(
+            "/api/v1/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            axum::routing::delete(alerts::delete_silence),
+        )
         .route("/api/v1/bottlenecks", get(api::bottlenecks))
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/deliveries", get(api::deliveries))

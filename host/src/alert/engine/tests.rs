@@ -360,3 +360,49 @@ fn alert_ids_are_url_safe() {
         "{id}"
     );
 }
+
+#[test]
+fn an_acknowledged_alert_stops_repeating_until_it_resolves() {
+    let mut e = AlertEngine::new();
+    let r = "rule:x";
+    let timing = Timing {
+        repeat_interval_ms: Some(10_000),
+        ..Timing::default()
+    };
+    let hot = || vec![timed(r, Severity::Warning, 1.0, timing)];
+    check(&mut e, 0, &[r], hot());
+    assert_eq!(check(&mut e, 10_000, &[r], hot()), ["*rule:x"]);
+    let id = e.firing()[0].id.clone();
+    let ack = Acknowledgement {
+        comment: "looking".into(),
+        by: "ana".into(),
+        at: 11_000,
+    };
+    assert_eq!(
+        e.acknowledge(&id, ack).unwrap().acknowledged.unwrap().by,
+        "ana"
+    );
+    assert!(
+        e.acknowledge(
+            "alert-nope",
+            Acknowledgement {
+                comment: String::new(),
+                by: String::new(),
+                at: 0
+            }
+        )
+        .is_none()
+    );
+    assert_eq!(
+        check(&mut e, 20_000, &[r], hot()),
+        NONE,
+        "acknowledged: no repeat"
+    );
+    assert_eq!(check(&mut e, 21_000, &[r], vec![]), ["-rule:x"]);
+    assert_eq!(
+        check(&mut e, 22_000, &[r], hot()),
+        ["+rule:x:warning"],
+        "a new incident is told"
+    );
+    assert!(e.firing()[0].acknowledged.is_none());
+}
