@@ -22,6 +22,7 @@ use crate::model::{Alert, Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
 use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
+use crate::store::AlertRecord;
 
 /// How often raw samples past `retention_days` are deleted.
 const RETENTION_SWEEP_MS: i64 = 3_600_000;
@@ -271,28 +272,49 @@ impl Ticker {
             )
         };
         self.alert_state.save(&saved);
+        let mut history = Vec::with_capacity(events.len());
         for event in events {
-            match event {
+            let (kind, alert) = match event {
+                AlertEvent::Pending(alert) => ("pending", alert),
                 AlertEvent::Triggered(alert) => {
                     tracing::warn!(alert = %alert.id, severity = alert.severity.as_str(), "alert: {}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
                     self.deliver(&alert, tick_ms);
+                    ("triggered", alert)
                 }
                 AlertEvent::Repeated(alert) => {
                     tracing::info!(alert = %alert.id, "still firing: {}", alert.message);
                     self.deliver(&alert, tick_ms);
+                    ("repeated", alert)
                 }
                 AlertEvent::Flapping(alert) => {
                     tracing::warn!(alert = %alert.id, "{}", alert.message);
                     self.state.hub.publish("alert_triggered", &alert);
                     self.deliver(&alert, tick_ms);
+                    ("flapping", alert)
                 }
                 AlertEvent::Resolved(alert) => {
                     tracing::info!(alert = %alert.id, "resolved: {}", alert.message);
                     self.state.hub.publish("alert_resolved", &alert);
                     self.deliver(&alert, tick_ms);
+                    ("resolved", alert)
                 }
-            }
+            };
+            history.push(AlertRecord {
+                at: tick_ms,
+                event: kind,
+                alert,
+            });
+        }
+        if !history.is_empty() {
+            // History is for later questions, not for this tick: it is
+            // written in the background.
+            let store = self.state.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.record_alert_events(history).await {
+                    tracing::error!(error = %anyhow::Error::from(e), "cannot store alert history");
+                }
+            });
         }
     }
 

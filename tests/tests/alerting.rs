@@ -192,6 +192,26 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         perfwatch_tests::delete(host.addr, &format!("/api/v1/silences/{silence_id}")).status,
         404
     );
+
+    // The transitions are stored and queryable.
+    let history = eventually("the stored history", || {
+        let h = get(
+            host.addr,
+            "/api/v1/alerts/history?start=0&rule=rule:latency",
+        )
+        .json();
+        let events: Vec<String> = h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["event"].as_str().map(str::to_owned))
+            .collect();
+        events
+            .contains(&"acknowledged".to_owned())
+            .then_some(events)
+    });
+    assert_eq!(history[0], "triggered", "{history:?}");
+    assert!(history.contains(&"repeated".to_owned()), "{history:?}");
 }
 
 fn perfwatch_tests_now() -> i64 {

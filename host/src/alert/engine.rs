@@ -58,6 +58,9 @@ pub struct Condition {
 /// A change worth telling people about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertEvent {
+    /// A condition started holding for a rule with a duration; nobody is
+    /// told yet, but the history keeps it.
+    Pending(Alert),
     /// A new alert, or an existing one that escalated to critical.
     Triggered(Alert),
     /// A still-firing alert, notified again after its repeat interval.
@@ -175,6 +178,7 @@ impl AlertEngine {
 
     /// The condition of `key` holds at `now`.
     fn hold(&mut self, now: i64, key: Key, c: Condition, events: &mut Vec<AlertEvent>) {
+        let new = !self.tracked.contains_key(&key);
         let tracked = self.tracked.entry(key.clone()).or_insert_with(|| Tracked {
             alert: Alert {
                 id: alert_id(&c.rule, &c.series, now),
@@ -212,7 +216,12 @@ impl AlertEngine {
                 tracked.alert.timestamp = now;
                 Some(Notify::Fired)
             }
-            Phase::Pending { .. } => None,
+            Phase::Pending { .. } => {
+                if new {
+                    events.push(AlertEvent::Pending(tracked.alert.clone()));
+                }
+                None
+            }
             Phase::Firing { .. } => {
                 let escalated = tracked
                     .notified_severity

@@ -50,6 +50,12 @@ pub async fn ack(
         .acknowledge(&id, ack)
         .ok_or_else(|| ApiError::NotFound(format!("no firing alert has the id `{id}`")))?;
     state.hub.publish("alert_acknowledged", &alert);
+    let record = crate::store::AlertRecord {
+        at: crate::clock::now_ms(),
+        event: "acknowledged",
+        alert: alert.clone(),
+    };
+    state.store.record_alert_events(vec![record]).await?;
     Ok(Json(json!(alert)))
 }
 
@@ -102,4 +108,21 @@ pub async fn delete_silence(
     } else {
         Err(ApiError::NotFound(format!("no silence has the id `{id}`")))
     }
+}
+
+/// `GET /api/v1/alerts/history?start=&end=&rule=`: stored transitions,
+/// oldest first; the last 24 hours by default.
+pub async fn history(
+    State(state): State<AppState>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    super::params::only_known(&params, &["start", "end", "rule"])?;
+    let (start, end) = super::params::time_range(&params, 86_400_000)?;
+    let events = state
+        .store
+        .alert_history(start, end, params.get("rule").cloned())
+        .await?;
+    Ok(Json(
+        json!({ "start": start, "end": end, "events": events }),
+    ))
 }

@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/metrics", post(api::post_metrics))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/history", get(alerts::history))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(
             "/api/v1/silences",

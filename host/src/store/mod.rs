@@ -82,6 +82,17 @@ pub struct QueryResult {
     pub series: Vec<SeriesPoints>,
 }
 
+/// One alert transition to store.
+#[derive(Debug, Clone)]
+pub struct AlertRecord {
+    /// When, epoch ms.
+    pub at: i64,
+    /// `pending`, `triggered`, `repeated`, `flapping`, `resolved`, `acknowledged`.
+    pub event: &'static str,
+    /// The alert as it was then.
+    pub alert: crate::model::Alert,
+}
+
 enum Command {
     Append(Vec<Sample>, oneshot::Sender<Result<usize, StoreError>>),
     Query {
@@ -94,6 +105,13 @@ enum Command {
     Count(oneshot::Sender<Result<u64, StoreError>>),
     Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
     Since(i64, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
+    RecordAlerts(Vec<AlertRecord>, oneshot::Sender<Result<(), StoreError>>),
+    AlertHistory {
+        start_ms: i64,
+        end_ms: i64,
+        rule: Option<String>,
+        reply: oneshot::Sender<Result<Vec<serde_json::Value>, StoreError>>,
+    },
     Close(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -161,6 +179,28 @@ impl Store {
         self.request(|reply| Command::Since(since_ms, reply)).await
     }
 
+    /// Appends alert transitions to the history.
+    pub async fn record_alert_events(&self, events: Vec<AlertRecord>) -> Result<(), StoreError> {
+        self.request(|reply| Command::RecordAlerts(events, reply))
+            .await
+    }
+
+    /// Alert transitions in `[start_ms, end_ms)`, oldest first.
+    pub async fn alert_history(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        rule: Option<String>,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.request(|reply| Command::AlertHistory {
+            start_ms,
+            end_ms,
+            rule,
+            reply,
+        })
+        .await
+    }
+
     /// Every metric with stored series, sorted.
     pub async fn metrics(&self) -> Result<Vec<String>, StoreError> {
         self.request(Command::Metrics).await
@@ -221,6 +261,17 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             }
             Command::Since(since, reply) => {
                 let _ = reply.send(db.since(since));
+            }
+            Command::RecordAlerts(events, reply) => {
+                let _ = reply.send(db.record_alert_events(&events));
+            }
+            Command::AlertHistory {
+                start_ms,
+                end_ms,
+                rule,
+                reply,
+            } => {
+                let _ = reply.send(db.alert_history(start_ms, end_ms, rule.as_deref()));
             }
             Command::Close(reply) => {
                 drop(db);

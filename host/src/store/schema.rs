@@ -16,6 +16,17 @@ CREATE TABLE IF NOT EXISTS series (
     kind    VARCHAR NOT NULL,
     UNIQUE (metric, labels)
 );
+CREATE TABLE IF NOT EXISTS alert_history (
+    ts       BIGINT  NOT NULL, -- epoch milliseconds
+    alert_id VARCHAR NOT NULL,
+    rule     VARCHAR NOT NULL,
+    event    VARCHAR NOT NULL, -- pending, triggered, repeated, flapping, resolved, acknowledged
+    severity VARCHAR NOT NULL,
+    metric   VARCHAR NOT NULL,
+    labels   VARCHAR NOT NULL,
+    value    DOUBLE,
+    message  VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS samples (
     series_id INTEGER NOT NULL,
     ts        BIGINT  NOT NULL, -- epoch milliseconds

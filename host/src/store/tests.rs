@@ -113,3 +113,58 @@ async fn retention_deletes_only_old_samples() {
     let result = store.query("m.x", 0, 100_000).await.unwrap();
     assert_eq!(result.series[0].points.first(), Some(&(5000, 5.0)));
 }
+
+#[tokio::test]
+async fn alert_transitions_are_stored_and_queried_by_time_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let alert = |rule: &str| crate::model::Alert {
+        id: "alert-1".into(),
+        rule: rule.into(),
+        timestamp: 0,
+        severity: crate::model::Severity::Critical,
+        metric: "m.x".into(),
+        labels: Labels::try_from_pairs([("agent".to_owned(), "a".to_owned())]).unwrap(),
+        value: f64::NAN,
+        threshold: 1.0,
+        message: "m".into(),
+        component: "m".into(),
+        resolved: false,
+        resolved_at: None,
+        flapping: false,
+        acknowledged: None,
+    };
+    store
+        .record_alert_events(vec![
+            AlertRecord {
+                at: 10,
+                event: "triggered",
+                alert: alert("rule:a"),
+            },
+            AlertRecord {
+                at: 20,
+                event: "resolved",
+                alert: alert("rule:a"),
+            },
+            AlertRecord {
+                at: 15,
+                event: "triggered",
+                alert: alert("rule:b"),
+            },
+        ])
+        .await
+        .unwrap();
+    let a = store
+        .alert_history(0, 100, Some("rule:a".into()))
+        .await
+        .unwrap();
+    let events: Vec<&str> = a.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["triggered", "resolved"]);
+    assert_eq!(a[0]["labels"]["agent"], "a");
+    assert_eq!(
+        a[0]["value"],
+        serde_json::Value::Null,
+        "a NaN value is stored as NULL"
+    );
+    assert_eq!(store.alert_history(12, 100, None).await.unwrap().len(), 2);
+}

@@ -41,7 +41,9 @@ fn check(
     let mut out: Vec<String> = engine
         .apply(now, &rules(evaluated), conditions)
         .into_iter()
+        .filter(|e| !matches!(e, AlertEvent::Pending(_)))
         .map(|e| match e {
+            AlertEvent::Pending(a) => format!("?{}", a.rule),
             AlertEvent::Triggered(a) => format!("+{}:{}", a.rule, a.severity.as_str()),
             AlertEvent::Repeated(a) => format!("*{}", a.rule),
             AlertEvent::Flapping(a) => format!("~{}", a.rule),
