@@ -3,14 +3,18 @@
 //! Every figure comes with a baseline measured in the same run, because
 //! ratios hold across runs on a shared VM where absolute times drift.
 
+mod latency;
 mod plugins;
 mod report;
+mod rules;
 mod stats;
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut out = report::header();
     out.push_str(&runtime.block_on(plugins::run())?);
+    out.push_str(&rules::run()?);
+    out.push_str(&runtime.block_on(latency::run())?);
     print!("{out}");
     Ok(())
 }

@@ -60,6 +60,9 @@ impl SeriesWindow {
 #[derive(Debug, Default)]
 pub struct SampleWindow {
     series: HashMap<SeriesKey, SeriesWindow>,
+    /// The series of each metric: rules ask by metric, and scanning every
+    /// series for each of a thousand rules would cost milliseconds a tick.
+    by_metric: HashMap<String, Vec<SeriesKey>>,
 }
 
 impl SampleWindow {
@@ -71,7 +74,17 @@ impl SampleWindow {
     /// Adds samples.
     pub fn insert_all<'a>(&mut self, samples: impl IntoIterator<Item = &'a Sample>) {
         for s in samples {
-            let w = self.series.entry(s.series_key()).or_default();
+            let key = s.series_key();
+            let w = match self.series.get_mut(&key) {
+                Some(w) => w,
+                None => {
+                    self.by_metric
+                        .entry(key.metric.clone())
+                        .or_default()
+                        .push(key.clone());
+                    self.series.entry(key).or_default()
+                }
+            };
             if w.unit.is_empty() {
                 w.unit.clone_from(&s.unit);
             }
@@ -83,10 +96,23 @@ impl SampleWindow {
     /// left with no points (they stopped reporting).
     pub fn evict(&mut self, now_ms: i64) {
         let cutoff = now_ms - WINDOW_SPAN_MS;
-        self.series.retain(|_, w| {
+        let mut gone = Vec::new();
+        self.series.retain(|key, w| {
             w.evict_before(cutoff);
-            !w.points.is_empty()
+            let keep = !w.points.is_empty();
+            if !keep {
+                gone.push(key.clone());
+            }
+            keep
         });
+        for key in gone {
+            if let Some(keys) = self.by_metric.get_mut(&key.metric) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_metric.remove(&key.metric);
+                }
+            }
+        }
     }
 
     /// One series.
@@ -97,9 +123,13 @@ impl SampleWindow {
     /// Every series of a metric, with any labels.
     pub fn series_of<'a>(
         &'a self,
-        metric: &'a str,
+        metric: &str,
     ) -> impl Iterator<Item = (&'a SeriesKey, &'a SeriesWindow)> + 'a {
-        self.series.iter().filter(move |(k, _)| k.metric == metric)
+        self.by_metric
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.series.get_key_value(key))
     }
 
     /// Every series.
@@ -156,6 +186,22 @@ mod tests {
         w.evict(WINDOW_SPAN_MS + 1);
         assert!(w.get(&key("old.x")).is_none());
         assert!(w.get(&key("new.x")).is_some());
+    }
+
+    #[test]
+    fn the_metric_index_follows_inserts_and_evictions() {
+        let mut w = SampleWindow::new();
+        let mut labelled = Sample::gauge("a.b", 1.0, 0);
+        labelled.labels = crate::model::Labels::try_from_pairs([("k".into(), "v".into())]).unwrap();
+        w.insert_all(&[
+            Sample::gauge("a.b", 1.0, 0),
+            labelled,
+            Sample::gauge("c.d", 1.0, WINDOW_SPAN_MS),
+        ]);
+        assert_eq!(w.series_of("a.b").count(), 2);
+        w.evict(WINDOW_SPAN_MS + 1);
+        assert_eq!(w.series_of("a.b").count(), 0);
+        assert_eq!(w.series_of("c.d").count(), 1);
     }
 
     #[test]

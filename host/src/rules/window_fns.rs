@@ -46,8 +46,8 @@ pub fn select<'a>(
 ) -> Vec<(&'a Labels, &'a SeriesWindow)> {
     let metric = canonical_metric_name(metric).unwrap_or_else(|_| metric.to_owned());
     window
-        .iter()
-        .filter(|(key, _)| key.metric == metric && selector.matches(&key.labels))
+        .series_of(&metric)
+        .filter(|(key, _)| selector.matches(&key.labels))
         .map(|(key, series)| (&key.labels, series))
         .collect()
 }
