@@ -4,7 +4,7 @@
 use anyhow::Context;
 use futures::future::BoxFuture;
 
-use crate::alert::{AlertSink, ChannelSink, DeliveryQueue};
+use crate::alert::{AlertSink, ChannelSink, DeliveryQueue, Grouping};
 use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
 use crate::config::{Channel, Config};
@@ -61,7 +61,12 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
             channel_sink(&channel, plugin, &state.plugins)
         })
         .collect();
-    state.deliveries = DeliveryQueue::start(channels);
+    let grouping = Grouping {
+        by: state.config.alerting.group_by.clone(),
+        wait: std::time::Duration::from_millis(state.config.alerting.group_wait),
+        interval: std::time::Duration::from_millis(state.config.alerting.group_interval),
+    };
+    state.deliveries = DeliveryQueue::start(channels).with_grouping(grouping);
     for exporter in &loaded.exporters {
         state.plugins.update(PluginView {
             name: exporter.name().to_owned(),

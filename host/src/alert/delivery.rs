@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::grouping::Grouping;
 use crate::config::ChannelFilters;
 use crate::model::Alert;
 
@@ -73,6 +74,8 @@ struct Route {
 pub struct DeliveryQueue {
     routes: Arc<std::sync::RwLock<Vec<Route>>>,
     records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    /// Where notifications go first when grouping is on.
+    grouper: Option<mpsc::UnboundedSender<Alert>>,
 }
 
 impl DeliveryQueue {
@@ -81,6 +84,7 @@ impl DeliveryQueue {
         let queue = Self {
             routes: Default::default(),
             records: Default::default(),
+            grouper: None,
         };
         for channel in channels {
             queue.install(channel);
@@ -129,9 +133,31 @@ impl DeliveryQueue {
         Self::start(Vec::new())
     }
 
+    /// Groups notifications from now on (see [`super::grouping`]).
+    pub fn with_grouping(mut self, grouping: Grouping) -> Self {
+        if !grouping.is_passthrough() {
+            let direct = self.clone();
+            self.grouper = Some(super::grouping::spawn(grouping, move |alert| {
+                direct.dispatch(alert)
+            }));
+        }
+        self
+    }
+
+    /// Hands a notification on: to its group when grouping is on, else to
+    /// the channels at once. Never waits.
+    pub fn enqueue(&self, alert: &Alert) {
+        match &self.grouper {
+            Some(grouper) => {
+                let _ = grouper.send(alert.clone());
+            }
+            None => self.dispatch(alert),
+        }
+    }
+
     /// Hands a notification to every channel whose filters match. Never
     /// waits: a full channel queue drops the notification and records why.
-    pub fn enqueue(&self, alert: &Alert) {
+    fn dispatch(&self, alert: &Alert) {
         for route in self.routes.read().expect("routes lock").iter() {
             if !route
                 .filters

@@ -9,6 +9,7 @@
 mod bottleneck;
 mod delivery;
 mod engine;
+mod grouping;
 mod persist;
 mod rule;
 mod silence;
@@ -20,6 +21,7 @@ pub use engine::{
     AlertEngine, AlertEvent, Condition, EngineState, FLAP_CHANGES, FLAP_QUIET_MS, FLAP_WINDOW_MS,
     MAX_RESOLVED_HISTORY, Phase, Timing, Tracked, rule_source,
 };
+pub use grouping::{Grouping, label_of};
 pub use persist::{STATE_FILE, StateFile};
 pub use rule::evaluate_alert_rules;
 pub use silence::{Matcher, Silence, Silences, Weekly};

@@ -134,16 +134,9 @@ impl Silence {
 
     /// Whether every matcher matches `alert`.
     pub fn matches(&self, alert: &Alert) -> bool {
-        self.matchers.iter().all(|m| {
-            let value = match m.name.as_str() {
-                "rule" => Some(alert.rule.as_str()),
-                "severity" => Some(alert.severity.as_str()),
-                "component" => Some(alert.component.as_str()),
-                "metric" => Some(alert.metric.as_str()),
-                label => alert.labels.get(label),
-            };
-            (value == Some(m.value.as_str())) == (m.op == "=")
-        })
+        self.matchers
+            .iter()
+            .all(|m| (super::label_of(alert, &m.name) == Some(m.value.as_str())) == (m.op == "="))
     }
 }
 

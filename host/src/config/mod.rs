@@ -128,6 +128,12 @@ struct RawAlerting {
     enabled: bool,
     #[serde(default = "default_channels")]
     channels: Vec<channel::RawChannel>,
+    #[serde(default)]
+    group_by: Vec<String>,
+    #[serde(default)]
+    group_wait: u64,
+    #[serde(default)]
+    group_interval: u64,
 }
 
 impl Default for RawAlerting {
@@ -135,6 +141,9 @@ impl Default for RawAlerting {
         Self {
             enabled: default_alerting_enabled(),
             channels: default_channels(),
+            group_by: Vec::new(),
+            group_wait: 0,
+            group_interval: 0,
         }
     }
 }
@@ -194,6 +203,12 @@ pub struct AlertingConfig {
     pub enabled: bool,
     /// Configured channels.
     pub channels: Vec<Channel>,
+    /// Labels whose values group notifications; none groups nothing.
+    pub group_by: Vec<String>,
+    /// Milliseconds a new group waits for more notifications.
+    pub group_wait: u64,
+    /// Least milliseconds between two sends of one group.
+    pub group_interval: u64,
 }
 
 impl Config {
@@ -280,6 +295,9 @@ impl RawConfig {
             alerting: AlertingConfig {
                 enabled: self.alerting.enabled,
                 channels,
+                group_by: self.alerting.group_by,
+                group_wait: self.alerting.group_wait,
+                group_interval: self.alerting.group_interval,
             },
             thresholds,
             alert_rules,
