@@ -18,10 +18,13 @@ use crate::stats::{Timing, human, time_async};
 const SAMPLES_PER_CALL: usize = 100;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ is in the workspace")
-        .to_owned()
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .parent()
+    .expect("bench/ is in the workspace")
+    .to_owned()
 }
 
 fn target_profile_dir() -> anyhow::Result<PathBuf> {

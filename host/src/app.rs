@@ -150,6 +150,25 @@ impl AppState {
         }
     }
 
+    /// Updates `GET /api/v1/rules` from `rules` and streams `rules_status`;
+    /// `runtime` replaces the run-time errors when given.
+    pub fn publish_rules(&self, rules: &crate::rules::RuleSet, runtime: Option<Vec<RuleError>>) {
+        let view = {
+            let mut view = self.rules.write().expect("rules lock");
+            view.scripts = rules
+                .script_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            view.compile_errors = rules.compile_errors().to_vec();
+            if let Some(runtime) = runtime {
+                view.runtime_errors = runtime;
+            }
+            view.clone()
+        };
+        self.hub.publish("rules_status", &view);
+    }
+
     /// Stores samples durably, then makes them visible to rules and the
     /// dashboard. Samples are in the window only once they are on disk, so
     /// nothing is shown that a crash could take back.

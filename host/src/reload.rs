@@ -1,18 +1,20 @@
 //! Hot reload. A changed component in `plugins_dir`, or a changed
 //! `[[plugins]]` entry in the config file, rebuilds that plugin's
 //! instances without restarting the host; a changed rule script in
-//! `rules_dir` is recompiled by the tick. A new version that fails to
+//! `rules_dir` is recompiled at once. A new version that fails to
 //! compile, link or start leaves the old one running, and says why in the
 //! log and in `GET /api/v1/plugins`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::config::Config;
 use crate::plugins::{CollectorPlugin, Instances, Loader, PluginError};
+use crate::rules::RuleSet;
 use crate::serve::channel_sink;
 
 /// A change the tick applies before its next run.
@@ -24,14 +26,13 @@ pub enum TickUpdate {
         /// The new instance.
         plugin: Option<CollectorPlugin>,
     },
-    /// A rule script that changed, appeared or disappeared.
-    RuleFile(PathBuf),
 }
 
 /// Watches `plugins_dir`, `rules_dir` and the config file and applies
 /// changes until the process ends.
 pub fn spawn(
     loader: Loader,
+    rules: Arc<Mutex<RuleSet>>,
     config: Config,
     config_path: Option<PathBuf>,
     state: AppState,
@@ -59,6 +60,7 @@ pub fn spawn(
     };
     let reloader = Reloader {
         loader,
+        rules,
         config,
         config_path,
         state,
@@ -69,6 +71,7 @@ pub fn spawn(
 
 struct Reloader {
     loader: Loader,
+    rules: Arc<Mutex<RuleSet>>,
     config: Config,
     config_path: Option<PathBuf>,
     state: AppState,
@@ -87,7 +90,7 @@ impl Reloader {
                 if path.extension().is_some_and(|e| e == "rhai")
                     && path.parent() == Some(self.config.rules_dir.as_path())
                 {
-                    let _ = self.updates.send(TickUpdate::RuleFile(path.clone()));
+                    self.reload_rule(path);
                 } else if self.is_config_file(path) {
                     names.extend(self.reload_config());
                 } else if path.extension().is_some_and(|e| e == "wasm")
@@ -100,6 +103,20 @@ impl Reloader {
             for name in names {
                 self.reload_plugin(&name).await;
             }
+        }
+    }
+
+    /// Recompiles one rule script at once (within a second of the save,
+    /// whatever the tick length); a broken version leaves the last good
+    /// one running.
+    fn reload_rule(&self, path: &Path) {
+        let mut rules = self.rules.lock().expect("rules lock");
+        if rules.reload_file(path) {
+            for error in rules.compile_errors() {
+                tracing::error!("rule not reloaded, its last good version keeps running: {error}");
+            }
+            tracing::info!(scripts = rules.script_names().len(), "rules reloaded");
+            self.state.publish_rules(&rules, None);
         }
     }
 

@@ -96,9 +96,17 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     tracing::info!(scripts = rules.script_names().len(), dir = %rules_dir.display(), "rules loaded");
 
     let (updates, updated) = tokio::sync::mpsc::unbounded_channel();
-    let ticker = Ticker::new(state.clone(), system, loaded.collectors, rules, updated);
+    let rules = std::sync::Arc::new(std::sync::Mutex::new(rules));
+    let ticker = Ticker::new(
+        state.clone(),
+        system,
+        loaded.collectors,
+        rules.clone(),
+        updated,
+    );
     crate::reload::spawn(
         loader,
+        rules,
         (*state.config).clone(),
         config_path,
         state.clone(),

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -15,7 +16,7 @@ use crate::alert::{
     AlertEngine, AlertEvent, BottleneckEvent, Condition, StateFile, Timing, evaluate_alert_rules,
     evaluate_thresholds,
 };
-use crate::app::{AppState, PluginView, RulesView};
+use crate::app::{AppState, PluginView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
 use crate::model::{Alert, Labels, MetricKind, Sample, SeriesKey, Severity};
@@ -32,7 +33,7 @@ pub struct Ticker {
     state: AppState,
     system: SystemCollector,
     collectors: Vec<CollectorPlugin>,
-    rules: RuleSet,
+    rules: Arc<Mutex<RuleSet>>,
     overhead: OverheadTracker,
     last_retention_ms: i64,
     /// Collectors and rule scripts changed by hot reload, applied at the
@@ -53,18 +54,10 @@ impl Ticker {
         state: AppState,
         system: SystemCollector,
         collectors: Vec<CollectorPlugin>,
-        rules: RuleSet,
+        rules: Arc<Mutex<RuleSet>>,
         updates: mpsc::UnboundedReceiver<TickUpdate>,
     ) -> Self {
-        *state.rules.write().expect("rules lock") = RulesView {
-            scripts: rules
-                .script_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            compile_errors: rules.compile_errors().to_vec(),
-            runtime_errors: Vec::new(),
-        };
+        state.publish_rules(&rules.lock().expect("rules lock"), None);
         // Alerts continue where the last run left them.
         let mut alert_state = StateFile::new(&state.config.data_dir);
         *state.alerts.lock().expect("alerts lock") = AlertEngine::restore(alert_state.load());
@@ -155,46 +148,13 @@ impl Ticker {
     }
 
     fn apply_updates(&mut self) {
-        let mut rules_changed = false;
-        while let Ok(update) = self.updates.try_recv() {
-            match update {
-                TickUpdate::Collector { name, plugin } => {
-                    self.collectors.retain(|c| c.name() != name);
-                    self.state.plugins.remove(&name);
-                    if let Some(plugin) = plugin {
-                        self.collectors.push(plugin);
-                    }
-                }
-                TickUpdate::RuleFile(path) => rules_changed |= self.rules.reload_file(&path),
+        while let Ok(TickUpdate::Collector { name, plugin }) = self.updates.try_recv() {
+            self.collectors.retain(|c| c.name() != name);
+            self.state.plugins.remove(&name);
+            if let Some(plugin) = plugin {
+                self.collectors.push(plugin);
             }
         }
-        if rules_changed {
-            for error in self.rules.compile_errors() {
-                tracing::error!("rule not reloaded, its last good version keeps running: {error}");
-            }
-            tracing::info!(scripts = self.rules.script_names().len(), "rules reloaded");
-            self.publish_rules_status(None);
-        }
-    }
-
-    /// Updates `GET /api/v1/rules` and streams `rules_status`. `runtime`
-    /// replaces the run-time errors when given.
-    fn publish_rules_status(&mut self, runtime: Option<Vec<crate::rules::RuleError>>) {
-        let view = {
-            let mut view = self.state.rules.write().expect("rules lock");
-            view.scripts = self
-                .rules
-                .script_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            view.compile_errors = self.rules.compile_errors().to_vec();
-            if let Some(runtime) = runtime {
-                view.runtime_errors = runtime;
-            }
-            view.clone()
-        };
-        self.state.hub.publish("rules_status", &view);
     }
 
     fn evaluate(&mut self, tick_ms: i64) {
@@ -208,14 +168,22 @@ impl Ticker {
             evaluate_alert_rules(&self.state.config.alert_rules, &window, &engine)
         };
         conditions.extend(rule_conditions);
-        let outcome = self.rules.evaluate(tick_ms);
+        let (outcome, scripts) = {
+            let rules = self.rules.lock().expect("rules lock");
+            let scripts: Vec<String> = rules
+                .script_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            (rules.evaluate(tick_ms), scripts)
+        };
         let mut evaluated: HashSet<String> = outcome.evaluated;
         evaluated.extend(threshold_rules);
         evaluated.extend(rule_ids);
         // A script that fails at run time raises a meta-alert (and keeps
         // its own alerts as they were); the meta-alert resolves once the
         // script runs again.
-        for script in self.rules.script_names() {
+        for script in &scripts {
             evaluated.insert(meta_rule(script));
         }
         for failure in &outcome.failures {
@@ -242,7 +210,8 @@ impl Ticker {
         let changed =
             self.state.rules.read().expect("rules lock").runtime_errors != outcome.failures;
         if changed {
-            self.publish_rules_status(Some(outcome.failures));
+            let rules = self.rules.lock().expect("rules lock");
+            self.state.publish_rules(&rules, Some(outcome.failures));
         }
         conditions.extend(outcome.conditions);
         let bottleneck_events = self

@@ -11,12 +11,17 @@ use std::time::Duration;
 /// (about 100 ms each here).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The workspace root.
+/// The workspace root, from the `CARGO_MANIFEST_DIR` cargo sets when it runs
+/// the tests: checkouts at different paths share one target directory, and
+/// an unchanged crate is not rebuilt when only the checkout moved.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_owned()
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .parent()
+    .expect("tests/ is in the workspace")
+    .to_owned()
 }
 
 /// `<target>/<profile>` of this build: the test executable lives in its

@@ -326,7 +326,8 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
     std::fs::write(
         &config,
         format!(
-            "port = 0\nupdate_interval = 250\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n",
+            // Ticks of 3 s: a script must still reload within a second.
+            "port = 0\nupdate_interval = 3000\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n",
             dir.path().join("data").display(),
             dir.path().join("plugins").display(),
             rules.display()
@@ -352,7 +353,13 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
     let partial = rules.join("hot.rhai.partial");
     std::fs::write(&partial, "let x = value(\"e2e.x\");\nif x > { broken\n").unwrap();
     std::fs::rename(&partial, &rule_file).unwrap();
+    let saved = std::time::Instant::now();
     let status = stream.next_of("rules_status", WAIT).await;
+    assert!(
+        saved.elapsed() < Duration::from_secs(2),
+        "reloaded {:?} after the save",
+        saved.elapsed()
+    );
     let error = &status["data"]["compile_errors"][0];
     assert!(
         error["file"].as_str().unwrap().ends_with("hot.rhai"),

@@ -66,8 +66,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root. Read from the `CARGO_MANIFEST_DIR` that `cargo run`
+/// sets at run time, not the compile-time one: clones at different paths
+/// share one target directory, and cargo does not rebuild xtask when only
+/// the checkout's path changed.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace")
         .to_owned()
