@@ -10,20 +10,52 @@ use serde_json::Value;
 
 use crate::config::Config;
 
-/// `perfwatch plugins list`: the running host's plugin instances with
-/// their status and counters; without a running host, the components in
-/// `plugins_dir` and whether they load.
-pub async fn plugins_list(config: &Config) -> anyhow::Result<String> {
+/// Where a CLI command finds the running host of `config`.
+fn host_of(config: &Config) -> String {
     let host = if config.bind.is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
         config.bind.to_string()
     };
-    let host = if host.contains(':') {
+    if host.contains(':') {
         format!("[{host}]")
     } else {
         host
-    };
+    }
+}
+
+/// `perfwatch query`: GETs an API path of the running host and returns the
+/// answer pretty-printed; an error answer becomes the command's error.
+pub async fn api_get(
+    config: &Config,
+    path: &str,
+    params: &[(&str, String)],
+) -> anyhow::Result<String> {
+    let url = format!("http://{}:{}{path}", host_of(config), config.port);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let answer = client
+        .get(&url)
+        .query(params)
+        .send()
+        .await
+        .with_context(|| format!("no perfwatch answers at {url}; is `perfwatch serve` running?"))?;
+    let status = answer.status();
+    let text = answer.text().await.context("reading the answer")?;
+    let body: Value =
+        serde_json::from_str(&text).with_context(|| format!("{url} did not answer with JSON"))?;
+    if !status.is_success() {
+        anyhow::bail!("{status}: {}", body["error"].as_str().unwrap_or(&text));
+    }
+    Ok(serde_json::to_string_pretty(&body)?)
+}
+
+/// `perfwatch plugins list`: the running host's plugin instances with
+/// their status and counters; without a running host, the components in
+/// `plugins_dir` and whether they load.
+pub async fn plugins_list(config: &Config) -> anyhow::Result<String> {
+    let host = host_of(config);
     let url = format!("http://{host}:{}/api/v1/plugins", config.port);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod dir;
+pub mod embed;
 pub mod ingest;
 pub mod model;
 pub mod plugins;

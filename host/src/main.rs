@@ -39,6 +39,36 @@ enum Command {
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
     },
+    /// Query the running host's store: raw points, latest values (--at),
+    /// one point per step (--step, --agg), or the series list (--series).
+    Query {
+        /// Metric name; leave out with --series to list every series.
+        metric: Option<String>,
+        /// Label selector, `host=a,cpu=0`.
+        #[arg(long)]
+        labels: Option<String>,
+        /// Start, epoch ms.
+        #[arg(long)]
+        start: Option<i64>,
+        /// End, epoch ms.
+        #[arg(long)]
+        end: Option<i64>,
+        /// Step (ms or `60s`, `5m`, `1h`): answers one point per step.
+        #[arg(long)]
+        step: Option<String>,
+        /// avg, min, max, sum, last or p95 (with --step).
+        #[arg(long)]
+        agg: Option<String>,
+        /// Each series' latest value at this time, epoch ms.
+        #[arg(long)]
+        at: Option<i64>,
+        /// List the stored series (of the metric, if given).
+        #[arg(long)]
+        series: bool,
+        /// Config file (TOML), for the host's address; the built-in defaults when left out.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// List or check plugins.
     Plugins {
         #[command(subcommand)]
@@ -147,6 +177,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })?;
             print!("{text}");
+            Ok(())
+        }
+        Command::Query {
+            metric,
+            labels,
+            start,
+            end,
+            step,
+            agg,
+            at,
+            series,
+            config,
+        } => {
+            let config = load_config(config)?;
+            let path = match (series, &step, at) {
+                (true, _, _) => "/api/v1/series",
+                (false, Some(_), _) => "/api/v1/query_range",
+                _ => "/api/v1/query",
+            };
+            let params: Vec<(&str, String)> = [
+                ("metric", metric),
+                ("labels", labels),
+                ("start", start.map(|v| v.to_string())),
+                ("end", end.map(|v| v.to_string())),
+                ("step", step),
+                ("agg", agg),
+                ("at", at.map(|v| v.to_string())),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let text = runtime.block_on(perfwatch::cli::api_get(&config, path, &params))?;
+            println!("{text}");
             Ok(())
         }
         Command::Serve { config } => {

@@ -17,6 +17,59 @@ use crate::tick::Ticker;
 /// Runs the monitor until a shutdown signal arrives.
 /// `config_path` is watched for `[[plugins]]` changes.
 pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let mut running = start(config, config_path).await?;
+    // One line on stdout that scripts and tests can wait for.
+    println!("perfwatch listening on http://{}", running.addr);
+    tokio::select! {
+        () = shutdown_signal() => {}
+        result = &mut running.server => {
+            result.context("the server task panicked")?.context("the server failed")?;
+        }
+    }
+    running.stop().await
+}
+
+/// A monitor that is collecting, storing, alerting and serving; see [`start`].
+pub struct Running {
+    /// What the tick, the API and the WebSocket share.
+    pub state: AppState,
+    /// Where the API and `/ws` listen.
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    ticking: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops serving and ticking and closes the store (checkpointing it).
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        if !self.server.is_finished() {
+            // Open WebSocket connections would hold a graceful shutdown forever.
+            let graceful =
+                tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.server);
+            if graceful.await.is_err() {
+                self.server.abort();
+            }
+        }
+        self.ticking.abort();
+        let _ = self.ticking.await;
+        self.state
+            .store
+            .close()
+            .await
+            .context("cannot close the store cleanly")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the store, loads plugins and rules, binds the listener and starts
+/// ticking and serving in background tasks of the current runtime.
+pub async fn start(
+    config: Config,
+    config_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<Running> {
     let store = Store::open(&config.data_dir).with_context(|| {
         format!(
             "cannot open the store in data_dir {}",
@@ -116,23 +169,20 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    // One line on stdout that scripts and tests can wait for.
-    println!("perfwatch listening on http://{local}");
     tracing::info!(%local, "serving the API, /ws and /healthz");
 
     let ticking = tokio::spawn(ticker.run());
-    crate::server::serve(listener, state.clone(), shutdown_signal())
-        .await
-        .context("the server failed")?;
-    ticking.abort();
-    let _ = ticking.await;
-    state
-        .store
-        .close()
-        .await
-        .context("cannot close the store cleanly")?;
-    tracing::info!("stopped");
-    Ok(())
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        state,
+        addr: local,
+        shutdown,
+        server,
+        ticking,
+    })
 }
 
 /// The delivery queue's view of `channel`, served by `plugin`, which is

@@ -23,10 +23,16 @@ use crate::model::{Alert, Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
 use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
-use crate::store::AlertRecord;
+use crate::store::{AlertRecord, RetentionCutoffs};
 
-/// How often raw samples past `retention_days` are deleted.
-const RETENTION_SWEEP_MS: i64 = 3_600_000;
+/// How often the store's head is compacted into sorted chunks and rollups,
+/// and each tier's expired data deleted. Ten minutes of 1 s samples make
+/// runs of 600 points per series, long enough for the codecs; more would
+/// hold the store thread longer each time (see BENCHMARKS.md).
+const MAINTENANCE_EVERY_MS: i64 = 600_000;
+/// The newest minute stays in the head: samples of the current tick are
+/// still arriving, and late ones are cheaper to take there.
+const HEAD_KEEPS_MS: i64 = 60_000;
 
 /// Everything the tick owns.
 pub struct Ticker {
@@ -35,7 +41,7 @@ pub struct Ticker {
     collectors: Vec<CollectorPlugin>,
     rules: Arc<Mutex<RuleSet>>,
     overhead: OverheadTracker,
-    last_retention_ms: i64,
+    last_maintenance_ms: i64,
     /// Collectors and rule scripts changed by hot reload, applied at the
     /// start of the next tick.
     updates: mpsc::UnboundedReceiver<TickUpdate>,
@@ -67,7 +73,7 @@ impl Ticker {
             collectors,
             rules,
             overhead: OverheadTracker::new(),
-            last_retention_ms: i64::MIN,
+            last_maintenance_ms: i64::MIN,
             last_plugin_health: Vec::new(),
             alert_state,
             updates,
@@ -144,7 +150,7 @@ impl Ticker {
         };
         self.state.hub.publish("metrics_update", &snapshot);
         *self.state.current.write().expect("current lock") = snapshot;
-        self.sweep_retention(tick_ms);
+        self.maintain_store(tick_ms);
     }
 
     fn apply_updates(&mut self) {
@@ -349,15 +355,28 @@ impl Ticker {
         }
     }
 
-    fn sweep_retention(&mut self, tick_ms: i64) {
-        if tick_ms.saturating_sub(self.last_retention_ms) < RETENTION_SWEEP_MS {
+    fn maintain_store(&mut self, tick_ms: i64) {
+        if tick_ms.saturating_sub(self.last_maintenance_ms) < MAINTENANCE_EVERY_MS {
             return;
         }
-        self.last_retention_ms = tick_ms;
-        let cutoff = tick_ms - i64::from(self.state.config.retention_days) * 86_400_000;
+        self.last_maintenance_ms = tick_ms;
+        let cutoff = (tick_ms - HEAD_KEEPS_MS).div_euclid(60_000) * 60_000;
+        let config = &self.state.config;
+        let days = |d: u32| i64::from(d) * 86_400_000;
+        let retention = RetentionCutoffs {
+            raw: tick_ms - days(config.retention_days),
+            minute: tick_ms - days(config.rollup_1m_retention_days),
+            hour: tick_ms - days(config.rollup_1h_retention_days),
+        };
         let store = self.state.store.clone();
         tokio::spawn(async move {
-            match store.delete_before(cutoff).await {
+            match store.compact(cutoff).await {
+                Ok(done) => tracing::debug!(moved = done.moved, "store: head compacted"),
+                Err(e) => {
+                    tracing::error!(error = %anyhow::Error::from(e), "store compaction failed")
+                }
+            }
+            match store.apply_retention(retention).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     deleted = n,

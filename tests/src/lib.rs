@@ -8,7 +8,7 @@ mod peer;
 mod ws;
 
 pub use host::{PerfwatchProcess, perfwatch_binary, profile_dir, repo_root};
-pub use http::{HttpResponse, delete, get, post_json};
+pub use http::{HttpResponse, delete, get, post_json, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
 pub use ws::Stream;
 

@@ -41,6 +41,10 @@ pub const DEFAULT_UPDATE_INTERVAL_MS: u64 = 5000;
 pub const MIN_UPDATE_INTERVAL_MS: u64 = 100;
 /// Default days of raw samples kept (the original's `retentionDays`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Default days of 1-minute rollups kept.
+pub const DEFAULT_ROLLUP_1M_RETENTION_DAYS: u32 = 90;
+/// Default days of 1-hour rollups kept (two years).
+pub const DEFAULT_ROLLUP_1H_RETENTION_DAYS: u32 = 730;
 /// Default database directory.
 pub const DEFAULT_DATA_DIR: &str = "./perfwatch-data";
 /// Default plugin directory: where `cargo xtask plugins` puts components.
@@ -78,6 +82,10 @@ struct RawConfig {
     update_interval: u64,
     #[serde(default = "default_retention_days")]
     retention_days: u32,
+    #[serde(default = "default_rollup_1m_retention_days")]
+    rollup_1m_retention_days: u32,
+    #[serde(default = "default_rollup_1h_retention_days")]
+    rollup_1h_retention_days: u32,
     #[serde(default = "default_data_dir")]
     data_dir: PathBuf,
     #[serde(default = "default_plugins_dir")]
@@ -107,6 +115,12 @@ fn default_update_interval() -> u64 {
 }
 fn default_retention_days() -> u32 {
     DEFAULT_RETENTION_DAYS
+}
+fn default_rollup_1m_retention_days() -> u32 {
+    DEFAULT_ROLLUP_1M_RETENTION_DAYS
+}
+fn default_rollup_1h_retention_days() -> u32 {
+    DEFAULT_ROLLUP_1H_RETENTION_DAYS
 }
 fn default_data_dir() -> PathBuf {
     DEFAULT_DATA_DIR.into()
@@ -174,6 +188,10 @@ pub struct Config {
     pub update_interval: Duration,
     /// Days raw samples are kept.
     pub retention_days: u32,
+    /// Days 1-minute rollups are kept.
+    pub rollup_1m_retention_days: u32,
+    /// Days 1-hour rollups are kept.
+    pub rollup_1h_retention_days: u32,
     /// Database directory.
     pub data_dir: PathBuf,
     /// Plugin component directory.
@@ -267,6 +285,15 @@ impl RawConfig {
         if self.retention_days == 0 {
             return Err("`retention_days` must be at least 1".to_owned());
         }
+        if self.rollup_1m_retention_days < self.retention_days
+            || self.rollup_1h_retention_days < self.rollup_1m_retention_days
+        {
+            return Err(format!(
+                "retention must not shrink with coarser tiers: retention_days = {}, \
+                 rollup_1m_retention_days = {}, rollup_1h_retention_days = {}",
+                self.retention_days, self.rollup_1m_retention_days, self.rollup_1h_retention_days
+            ));
+        }
         let channels = self
             .alerting
             .channels
@@ -288,6 +315,8 @@ impl RawConfig {
             port: self.port,
             update_interval: Duration::from_millis(self.update_interval),
             retention_days: self.retention_days,
+            rollup_1m_retention_days: self.rollup_1m_retention_days,
+            rollup_1h_retention_days: self.rollup_1h_retention_days,
             data_dir: self.data_dir,
             plugins_dir: self.plugins_dir,
             rules_dir: self.rules_dir,

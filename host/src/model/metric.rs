@@ -1,4 +1,4 @@
-//! Metric names: validation, the original system's aliases, known units.
+//! Metric names: validation and the original system's aliases.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,35 +72,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("ui.response_time", "ui.uiResponseTime"),
 ];
 
-/// Units of the metrics the original README documents, used when a sample
-/// arrives without one.
-const KNOWN_UNITS: &[(&str, &str)] = &[
-    ("system.cpuUsage", "%"),
-    ("system.memoryUsage", "%"),
-    ("system.diskUsage", "%"),
-    ("system.networkLatency", "ms"),
-    ("system.networkRxBytesPerSecond", "bytes/s"),
-    ("system.networkTxBytesPerSecond", "bytes/s"),
-    ("tracing.collectionOverhead", "ms"),
-    ("tracing.memoryUsage", "MB"),
-    ("tracing.storageGrowth", "bytes/h"),
-    ("tracing.eventThroughput", "samples/s"),
-    ("tracing.errorRate", "ratio"),
-    ("agents.totalAgents", "agents"),
-    ("agents.activeAgents", "agents"),
-    ("agents.busyAgents", "agents"),
-    ("agents.avgResponseTime", "ms"),
-    ("agents.taskThroughput", "tasks/s"),
-    ("queries.avgResponseTime", "ms"),
-    ("queries.slowQueries", "queries"),
-    ("queries.queryThroughput", "queries/s"),
-    ("queries.cacheHitRate", "ratio"),
-    ("ui.frameRate", "fps"),
-    ("ui.renderTime", "ms"),
-    ("ui.webSocketLatency", "ms"),
-    ("ui.uiResponseTime", "ms"),
-];
-
 /// Validates a metric name and maps the original system's aliases to their
 /// canonical series name.
 pub fn canonical_metric_name(name: &str) -> Result<String, MetricNameError> {
@@ -133,10 +104,7 @@ pub fn canonical_metric_name(name: &str) -> Result<String, MetricNameError> {
 
 /// The documented unit of a well-known metric.
 pub fn known_unit(canonical_name: &str) -> Option<&'static str> {
-    KNOWN_UNITS
-        .iter()
-        .find(|(name, _)| *name == canonical_name)
-        .map(|(_, unit)| *unit)
+    super::registry::lookup(canonical_name).map(|info| info.unit)
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 mod alert;
 mod bottleneck;
 mod metric;
+mod registry;
 mod sample;
 
 pub use alert::{Acknowledgement, Alert, AlertStatus, Severity};
 pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
 pub use metric::{MetricKind, MetricNameError, canonical_metric_name, known_unit};
+pub use registry::{MetricInfo, REGISTRY, lookup as registered_metric};
 pub use sample::{Labels, Sample, SeriesKey};

@@ -55,6 +55,11 @@ impl Labels {
         self.0.get(name).map(String::as_str)
     }
 
+    /// Whether every label of `subset` is here with the same value.
+    pub fn includes(&self, subset: &Labels) -> bool {
+        subset.iter().all(|(k, v)| self.get(k) == Some(v))
+    }
+
     /// Canonical text form, `{a="1",b="2"}`, used as the stored series key.
     pub fn to_canonical_string(&self) -> String {
         self.to_string()

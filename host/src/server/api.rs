@@ -1,11 +1,9 @@
 //! REST handlers under `/api/v1` and `/healthz`.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -13,10 +11,6 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::ingest::{BatchError, parse_json_batch};
-use crate::model::canonical_metric_name;
-
-/// Default range of `/api/v1/query` when `start` is left out: the last hour.
-const DEFAULT_QUERY_SPAN_MS: i64 = 3_600_000;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
@@ -57,24 +51,6 @@ pub async fn post_metrics(
         ));
     }
     Ok((status, Json(answer)).into_response())
-}
-
-/// `GET /api/v1/query?metric=NAME&start=MS&end=MS`: raw stored points of
-/// every series of a metric; the range defaults to the last hour.
-pub async fn query(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    super::params::only_known(&params, &["metric", "start", "end"])?;
-    let metric = params
-        .get("metric")
-        .ok_or_else(|| ApiError::BadRequest("missing parameter `metric`".into()))?;
-    let metric = canonical_metric_name(metric).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let (start, end) = super::params::time_range(&params, DEFAULT_QUERY_SPAN_MS)?;
-    let result = state.store.query(&metric, start, end).await?;
-    Ok(Json(
-        json!({ "metric": result.metric, "start": start, "end": end, "series": result.series }),
-    ))
 }
 
 /// `GET /api/v1/alerts`: firing and pending alerts, and recent resolutions.

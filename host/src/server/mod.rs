@@ -9,6 +9,7 @@ mod error;
 mod export;
 mod hub;
 mod params;
+mod query;
 mod ws;
 
 use axum::Router;
@@ -28,7 +29,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/metrics", post(api::post_metrics))
-        .route("/api/v1/query", get(api::query))
+        .route("/api/v1/query", get(query::query))
+        .route("/api/v1/query_range", get(query::query_range))
+        .route("/api/v1/series", get(query::series))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/history", get(alerts::history))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))

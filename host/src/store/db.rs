@@ -5,8 +5,10 @@ use std::path::Path;
 
 use duckdb::{Connection, params};
 
+use super::encode::{Stored, encode};
+use super::schema::{RAW, VALUE};
 use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
-use crate::model::{Labels, MetricKind, Sample, SeriesKey};
+use crate::model::{Labels, MetricKind, Sample, SeriesKey, registered_metric};
 
 /// Most points one raw query may return; larger ranges must be narrowed
 /// (or, later, downsampled) rather than allowed to exhaust memory.
@@ -21,6 +23,8 @@ const DUCKDB_THREADS: i64 = 1;
 
 struct SeriesInfo {
     id: i32,
+    /// Decimals kept, or `None` for exact storage; see `encode.rs`.
+    precision: Option<u8>,
 }
 
 /// An open database plus the in-memory series dictionary.
@@ -41,6 +45,7 @@ impl Database {
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| StoreError::open(path, e))?;
         conn.execute_batch(super::schema::CREATE)
+            .and_then(|()| migrate(&conn))
             .map_err(|e| StoreError::open(path, e))?;
         let mut db = Self {
             conn,
@@ -52,68 +57,77 @@ impl Database {
     }
 
     fn load_series(&mut self) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare("SELECT id, metric, labels FROM series")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, metric, labels, precision FROM series")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i32>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<u8>>(3)?,
             ))
         })?;
         for row in rows {
-            let (id, metric, labels) = row?;
+            let (id, metric, labels, precision) = row?;
             let labels: Labels = serde_json::from_str(&labels).map_err(|e| {
                 StoreError::Corrupt(format!("series {id} has unreadable labels: {e}"))
             })?;
             self.series
-                .insert(SeriesKey { metric, labels }, SeriesInfo { id });
+                .insert(SeriesKey { metric, labels }, SeriesInfo { id, precision });
             self.next_series_id = self.next_series_id.max(id + 1);
         }
         Ok(())
     }
 
-    /// Appends all samples in one transaction: either every sample is
-    /// durable when this returns `Ok`, or none is.
+    /// Appends all samples to the head in one transaction: either every
+    /// sample is durable when this returns `Ok`, or none is.
     pub fn append(&mut self, samples: &[Sample]) -> Result<usize, StoreError> {
         if samples.is_empty() {
             return Ok(0);
         }
         let tx = self.conn.transaction()?;
-        let mut new_series = Vec::new();
-        let mut ids = Vec::with_capacity(samples.len());
+        let mut new_series: Vec<(SeriesKey, SeriesInfo)> = Vec::new();
+        let mut rows = Vec::with_capacity(samples.len());
         {
             let mut insert_series = tx.prepare_cached(
-                "INSERT INTO series (id, metric, labels, unit, kind) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO series (id, metric, labels, unit, kind, precision) VALUES (?, ?, ?, ?, ?, ?)",
             )?;
             for s in samples {
                 let key = s.series_key();
-                let id = match self.series.get(&key) {
-                    Some(info) => info.id,
-                    None => match new_series.iter().find(|(k, _)| *k == key) {
-                        Some((_, id)) => *id,
-                        None => {
-                            let id = self.next_series_id + new_series.len() as i32;
-                            let labels =
-                                serde_json::to_string(&s.labels).expect("labels serialise");
-                            insert_series.execute(params![
-                                id,
-                                s.metric,
-                                labels,
-                                s.unit,
-                                s.kind.as_str()
-                            ])?;
-                            new_series.push((key, id));
-                            id
-                        }
-                    },
+                let known = self
+                    .series
+                    .get(&key)
+                    .or_else(|| new_series.iter().find(|(k, _)| *k == key).map(|(_, i)| i));
+                let (id, precision) = match known {
+                    Some(info) => (info.id, info.precision),
+                    None => {
+                        let id = self.next_series_id + new_series.len() as i32;
+                        let precision = registered_metric(&s.metric).map(|info| info.decimals);
+                        let labels = serde_json::to_string(&s.labels).expect("labels serialise");
+                        insert_series.execute(params![
+                            id,
+                            s.metric,
+                            labels,
+                            s.unit,
+                            s.kind.as_str(),
+                            precision
+                        ])?;
+                        new_series.push((key, SeriesInfo { id, precision }));
+                        (id, precision)
+                    }
                 };
-                ids.push(id);
+                let stored = encode(s.value, precision.unwrap_or(0), precision.is_some());
+                rows.push((id, s.timestamp_ms, stored));
             }
         }
         {
-            let mut appender = tx.appender("samples")?;
-            for (s, id) in samples.iter().zip(&ids) {
-                appender.append_row(params![id, s.timestamp_ms, s.value])?;
+            let mut appender = tx.appender("samples_head")?;
+            for (id, ts, stored) in rows {
+                match stored {
+                    Stored::Scaled(i) => appender.append_row(params![id, ts, i, None::<f64>])?,
+                    Stored::Double(v) => appender.append_row(params![id, ts, None::<i64>, v])?,
+                }
             }
             appender.flush()?;
         }
@@ -121,9 +135,7 @@ impl Database {
         // Only after the commit: a failed transaction must not leave ids in
         // the cache that the database does not have.
         self.next_series_id += new_series.len() as i32;
-        for (key, id) in new_series {
-            self.series.insert(key, SeriesInfo { id });
-        }
+        self.series.extend(new_series);
         Ok(samples.len())
     }
 
@@ -151,8 +163,10 @@ impl Database {
             return Err(StoreError::UnknownMetric(metric.to_owned()));
         }
         let count: i64 = self.conn.query_row(
-            "SELECT count(*) FROM samples x JOIN series s ON x.series_id = s.id
-             WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?",
+            &format!(
+                "SELECT count(*) FROM {RAW} x JOIN series s ON x.series_id = s.id
+                 WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?"
+            ),
             params![metric, start_ms, end_ms],
             |r| r.get(0),
         )?;
@@ -162,12 +176,12 @@ impl Database {
                 max: MAX_QUERY_POINTS,
             });
         }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT s.id, s.labels, s.unit, s.kind, x.ts, x.value
-             FROM samples x JOIN series s ON x.series_id = s.id
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT s.id, s.labels, s.unit, s.kind, x.ts, {VALUE}
+             FROM {RAW} x JOIN series s ON x.series_id = s.id
              WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?
-             ORDER BY s.id, x.ts",
-        )?;
+             ORDER BY s.id, x.ts"
+        ))?;
         let mut rows = stmt.query(params![metric, start_ms, end_ms])?;
         let mut result: Vec<SeriesPoints> = Vec::new();
         let mut current_id = None;
@@ -201,11 +215,11 @@ impl Database {
     /// Every sample at or after `since_ms`, oldest first: what primes the
     /// in-memory window after a restart.
     pub fn since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT s.metric, s.labels, s.unit, s.kind, x.ts, x.value
-             FROM samples x JOIN series s ON x.series_id = s.id
-             WHERE x.ts >= ? ORDER BY x.ts",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT s.metric, s.labels, s.unit, s.kind, x.ts, {VALUE}
+             FROM {RAW} x JOIN series s ON x.series_id = s.id
+             WHERE x.ts >= ? ORDER BY x.ts"
+        ))?;
         let mut rows = stmt.query(params![since_ms])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -290,18 +304,58 @@ impl Database {
         Ok(out)
     }
 
-    /// Deletes raw samples older than `cutoff_ms`; returns how many.
-    pub fn delete_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM samples WHERE ts < ?", params![cutoff_ms])?)
+    /// Writes the write-ahead log into the database file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("CHECKPOINT")?;
+        Ok(())
     }
 
-    /// Number of stored samples (for tests and diagnostics).
+    /// Number of raw samples stored (for tests and diagnostics).
     pub fn sample_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM samples", [], |r| r.get(0))?;
+            .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
         Ok(n as u64)
     }
+
+    /// The connection, for the other store modules.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, to open a transaction.
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The id of every stored series of `metric` whose labels include `selector`.
+    pub(super) fn series_ids(&self, metric: &str, selector: &Labels) -> Vec<i32> {
+        let mut ids: Vec<i32> = self
+            .series
+            .iter()
+            .filter(|(key, _)| key.metric == metric && key.labels.includes(selector))
+            .map(|(_, info)| info.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Brings an older database to the current schema; see `schema::MIGRATE`.
+fn migrate(conn: &Connection) -> duckdb::Result<()> {
+    for (check, change) in super::schema::MIGRATE {
+        let present: i64 = conn.query_row(check, [], |r| r.get(0))?;
+        if present == 0 {
+            conn.execute_batch(change)?;
+        }
+    }
+    let legacy: i64 = conn.query_row(super::schema::HAS_LEGACY_SAMPLES, [], |r| r.get(0))?;
+    if legacy > 0 {
+        tracing::info!("moving samples of an older schema into the head for compaction");
+        conn.execute_batch(&format!(
+            "BEGIN; {} COMMIT;",
+            super::schema::MIGRATE_LEGACY_SAMPLES
+        ))?;
+    }
+    Ok(())
 }

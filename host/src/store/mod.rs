@@ -4,7 +4,10 @@
 //! channel, so appends are serialised (one transaction each) and async code
 //! never blocks on DuckDB.
 
+mod compact;
 mod db;
+mod encode;
+mod range;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -12,8 +15,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+pub use compact::{Compaction, RetentionCutoffs};
 use db::Database;
 pub use db::MAX_QUERY_POINTS;
+pub use range::{
+    Aggregation, LatestValue, MAX_POINTS_PER_SERIES, RangeQuery, RangeResult, RangeSeries,
+    SeriesInfo, Tier,
+};
 
 use crate::model::{Labels, MetricKind, Sample};
 
@@ -47,6 +55,10 @@ pub enum StoreError {
     UnknownMetric(String),
     #[error("the range holds {points} points; at most {max} can be returned, narrow the range")]
     TooManyPoints { points: usize, max: usize },
+    #[error(
+        "the query asks for {steps} steps per series; at most {max} are answered, use a larger step"
+    )]
+    TooManySteps { steps: i64, max: i64 },
     #[error("the store has shut down")]
     Closed,
 }
@@ -101,7 +113,20 @@ enum Command {
         end_ms: i64,
         reply: oneshot::Sender<Result<QueryResult, StoreError>>,
     },
-    DeleteBefore(i64, oneshot::Sender<Result<usize, StoreError>>),
+    QueryRange(RangeQuery, oneshot::Sender<Result<RangeResult, StoreError>>),
+    Latest {
+        metric: String,
+        selector: Labels,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<Vec<LatestValue>, StoreError>>,
+    },
+    SeriesList(
+        Option<String>,
+        oneshot::Sender<Result<Vec<SeriesInfo>, StoreError>>,
+    ),
+    Compact(i64, oneshot::Sender<Result<Compaction, StoreError>>),
+    Retention(RetentionCutoffs, oneshot::Sender<Result<usize, StoreError>>),
+    Checkpoint(oneshot::Sender<Result<(), StoreError>>),
     Count(oneshot::Sender<Result<u64, StoreError>>),
     Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
     Since(i64, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
@@ -163,10 +188,50 @@ impl Store {
         .await
     }
 
-    /// Deletes raw samples older than `cutoff_ms`.
-    pub async fn delete_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
-        self.request(|reply| Command::DeleteBefore(cutoff_ms, reply))
+    /// One point per series and step; see [`RangeQuery`].
+    pub async fn query_range(&self, query: RangeQuery) -> Result<RangeResult, StoreError> {
+        self.request(|reply| Command::QueryRange(query, reply))
             .await
+    }
+
+    /// Each matching series' last value at or before `at_ms`.
+    pub async fn latest(
+        &self,
+        metric: &str,
+        selector: Labels,
+        at_ms: i64,
+    ) -> Result<Vec<LatestValue>, StoreError> {
+        let metric = metric.to_owned();
+        self.request(|reply| Command::Latest {
+            metric,
+            selector,
+            at_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// Every stored series, or those of one metric.
+    pub async fn series(&self, metric: Option<String>) -> Result<Vec<SeriesInfo>, StoreError> {
+        self.request(|reply| Command::SeriesList(metric, reply))
+            .await
+    }
+
+    /// Moves head samples older than `cutoff_ms` into sorted chunks and the rollups.
+    pub async fn compact(&self, cutoff_ms: i64) -> Result<Compaction, StoreError> {
+        self.request(|reply| Command::Compact(cutoff_ms, reply))
+            .await
+    }
+
+    /// Deletes each tier's data past its cut-off; returns raw samples deleted.
+    pub async fn apply_retention(&self, cutoffs: RetentionCutoffs) -> Result<usize, StoreError> {
+        self.request(|reply| Command::Retention(cutoffs, reply))
+            .await
+    }
+
+    /// Writes the log into the database file (what a clean shutdown does).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.request(Command::Checkpoint).await
     }
 
     /// Number of stored samples.
@@ -250,8 +315,28 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             } => {
                 let _ = reply.send(db.query(&metric, start_ms, end_ms));
             }
-            Command::DeleteBefore(cutoff, reply) => {
-                let _ = reply.send(db.delete_before(cutoff));
+            Command::QueryRange(query, reply) => {
+                let _ = reply.send(db.query_range(&query));
+            }
+            Command::Latest {
+                metric,
+                selector,
+                at_ms,
+                reply,
+            } => {
+                let _ = reply.send(db.latest(&metric, &selector, at_ms));
+            }
+            Command::SeriesList(metric, reply) => {
+                let _ = reply.send(db.series_list(metric.as_deref()));
+            }
+            Command::Compact(cutoff, reply) => {
+                let _ = reply.send(db.compact(cutoff));
+            }
+            Command::Retention(cutoffs, reply) => {
+                let _ = reply.send(db.apply_retention(cutoffs));
+            }
+            Command::Checkpoint(reply) => {
+                let _ = reply.send(db.checkpoint());
             }
             Command::Count(reply) => {
                 let _ = reply.send(db.sample_count());

@@ -1,19 +1,25 @@
-//! The DuckDB schema: a series dictionary and a narrow samples table.
+//! The DuckDB schema: a series dictionary, raw samples in two tables (a
+//! durable head in arrival order and compacted chunks sorted by series),
+//! and 1-minute and 1-hour rollups. ARCHITECTURE.md gives the figures that
+//! chose this layout.
 //!
 //! Samples reference their series by a small integer id so the wide,
-//! repetitive parts (name, labels, unit) are stored once. There are no
-//! indexes or constraints on `samples`: DuckDB's zone maps over `ts` serve
-//! range scans, and an ART index would cost more on every append than it
-//! saves on reads.
+//! repetitive parts (name, labels, unit) are stored once. A value is either
+//! `ivalue / 10^precision` (an integer, which DuckDB bit-packs) or `fvalue`
+//! (a double, compressed with ALP); see `encode.rs`. There are no indexes
+//! on the sample and rollup tables: zone maps over `ts`/`bucket` and the
+//! series-sorted order serve range scans, and an ART index would cost more
+//! memory and append time than it saves.
 
 /// Creates the tables when they do not exist yet.
 pub const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS series (
-    id      INTEGER PRIMARY KEY,
-    metric  VARCHAR NOT NULL,
-    labels  VARCHAR NOT NULL,   -- canonical JSON object, keys sorted
-    unit    VARCHAR NOT NULL,
-    kind    VARCHAR NOT NULL,
+    id        INTEGER PRIMARY KEY,
+    metric    VARCHAR NOT NULL,
+    labels    VARCHAR NOT NULL,   -- canonical JSON object, keys sorted
+    unit      VARCHAR NOT NULL,
+    kind      VARCHAR NOT NULL,
+    precision UTINYINT,           -- decimals kept; NULL: stored exactly
     UNIQUE (metric, labels)
 );
 CREATE TABLE IF NOT EXISTS alert_history (
@@ -27,9 +33,65 @@ CREATE TABLE IF NOT EXISTS alert_history (
     value    DOUBLE,
     message  VARCHAR NOT NULL
 );
-CREATE TABLE IF NOT EXISTS samples (
+-- Every acknowledged sample lands here first, one transaction per batch.
+CREATE TABLE IF NOT EXISTS samples_head (
     series_id INTEGER NOT NULL,
     ts        BIGINT  NOT NULL, -- epoch milliseconds
-    value     DOUBLE  NOT NULL
+    ivalue    BIGINT,
+    fvalue    DOUBLE
+);
+-- Compaction moves the head here in chunks sorted by (series_id, ts).
+CREATE TABLE IF NOT EXISTS samples_compact (
+    series_id INTEGER NOT NULL,
+    ts        BIGINT  NOT NULL,
+    ivalue    BIGINT,
+    fvalue    DOUBLE
+);
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    series_id INTEGER NOT NULL,
+    bucket    BIGINT  NOT NULL, -- start of the minute, epoch ms
+    min       DOUBLE  NOT NULL,
+    max       DOUBLE  NOT NULL,
+    sum       DOUBLE  NOT NULL,
+    count     INTEGER NOT NULL,
+    last      DOUBLE  NOT NULL,
+    last_ts   BIGINT  NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    series_id INTEGER NOT NULL,
+    bucket    BIGINT  NOT NULL, -- start of the hour, epoch ms
+    min       DOUBLE  NOT NULL,
+    max       DOUBLE  NOT NULL,
+    sum       DOUBLE  NOT NULL,
+    count     INTEGER NOT NULL,
+    last      DOUBLE  NOT NULL,
+    last_ts   BIGINT  NOT NULL
 );
 ";
+
+/// Brings a database written by an earlier version to this schema: before
+/// the head/compact split, samples lived in one `samples(series_id, ts,
+/// value)` table and series had no precision. Runs before [`CREATE`]'s
+/// sample tables are used; the old rows become head rows, which the next
+/// compaction sorts and rolls up like any others.
+pub const MIGRATE: &[(&str, &str)] = &[(
+    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'series' AND column_name = 'precision'",
+    "ALTER TABLE series ADD COLUMN precision UTINYINT",
+)];
+
+/// Whether the version-0 `samples` table is still there.
+pub const HAS_LEGACY_SAMPLES: &str =
+    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'samples'";
+
+/// Moves version-0 samples into the head and drops their table.
+pub const MIGRATE_LEGACY_SAMPLES: &str = "
+INSERT INTO samples_head SELECT series_id, ts, NULL, value FROM samples;
+DROP TABLE samples;
+";
+
+/// A sample's value from its two columns; `x` is the sample table, `s` the series.
+pub const VALUE: &str = "coalesce(x.ivalue / pow(10, coalesce(s.precision, 0)), x.fvalue)";
+
+/// Both raw tables as one relation.
+pub const RAW: &str = "(SELECT series_id, ts, ivalue, fvalue FROM samples_head
+  UNION ALL SELECT series_id, ts, ivalue, fvalue FROM samples_compact)";

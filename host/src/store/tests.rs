@@ -109,9 +109,26 @@ async fn retention_deletes_only_old_samples() {
         )
         .await
         .unwrap();
-    assert_eq!(store.delete_before(5000).await.unwrap(), 5);
+    // Half of them compacted, half still in the head: both tiers are swept.
+    store.compact(3000).await.unwrap();
+    let far = i64::MIN / 2;
+    let cutoffs = RetentionCutoffs {
+        raw: 5000,
+        minute: far,
+        hour: far,
+    };
+    // Head samples are only deleted once compaction has rolled them up.
+    assert_eq!(store.apply_retention(cutoffs).await.unwrap(), 3);
+    store.compact(i64::MAX).await.unwrap();
+    assert_eq!(store.apply_retention(cutoffs).await.unwrap(), 2);
     let result = store.query("m.x", 0, 100_000).await.unwrap();
     assert_eq!(result.series[0].points.first(), Some(&(5000, 5.0)));
+    // The rollups keep what raw retention dropped.
+    let minute = store
+        .query_range(range("m.x", 0, 60_000, 60_000, Aggregation::Sum))
+        .await
+        .unwrap();
+    assert_eq!(minute.series[0].points, vec![(0, 45.0)]);
 }
 
 #[tokio::test]
@@ -167,4 +184,189 @@ async fn alert_transitions_are_stored_and_queried_by_time_and_rule() {
         "a NaN value is stored as NULL"
     );
     assert_eq!(store.alert_history(12, 100, None).await.unwrap().len(), 2);
+}
+
+fn range(metric: &str, start: i64, end: i64, step: i64, agg: Aggregation) -> RangeQuery {
+    RangeQuery {
+        metric: metric.to_owned(),
+        selector: Labels::new(),
+        start_ms: start,
+        end_ms: end,
+        step_ms: step,
+        agg,
+    }
+}
+
+/// Two hours of one sample every 10 s, values 0, 1, 2, …
+async fn two_hours(store: &Store) {
+    let batch: Vec<Sample> = (0..720)
+        .map(|i| sample("app.load", i as f64, i * 10_000, &[("host", "a")]))
+        .collect();
+    store.append(batch).await.unwrap();
+}
+
+#[tokio::test]
+async fn range_queries_give_the_same_answer_from_head_rollups_and_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    two_hours(&store).await;
+    let aggs = [
+        Aggregation::Avg,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::Sum,
+        Aggregation::Last,
+    ];
+    let mut before = Vec::new();
+    for agg in aggs {
+        let hourly = store
+            .query_range(range("app.load", 0, 7_200_000, 3_600_000, agg))
+            .await
+            .unwrap();
+        assert_eq!(hourly.tier, Tier::Hour);
+        before.push(hourly.series[0].points.clone());
+    }
+    // Hour 0 holds values 0..=359: avg 179.5, min 0, max 359, sum 64620, last 359.
+    assert_eq!(before[0], vec![(0, 179.5), (3_600_000, 539.5)]);
+    assert_eq!(before[3][0], (0, 64_620.0));
+    assert_eq!(before[4][1], (3_600_000, 719.0));
+    // Compact part of the second hour: the answer must not change.
+    let moved = store.compact(5_400_000).await.unwrap();
+    assert_eq!(moved.moved, 540);
+    for (agg, expected) in aggs.iter().zip(&before) {
+        let hourly = store
+            .query_range(range("app.load", 0, 7_200_000, 3_600_000, *agg))
+            .await
+            .unwrap();
+        assert_eq!(
+            &hourly.series[0].points, expected,
+            "{agg:?} after compaction"
+        );
+        let raw = store
+            .query_range(range("app.load", 0, 7_200_000, 3_599_999, *agg))
+            .await
+            .unwrap();
+        assert_eq!(raw.tier, Tier::Raw);
+    }
+    // Compact the rest: the second hour is merged from two partial compactions.
+    store.compact(i64::MAX).await.unwrap();
+    let hourly = store
+        .query_range(range("app.load", 0, 7_200_000, 3_600_000, Aggregation::Avg))
+        .await
+        .unwrap();
+    assert_eq!(hourly.series[0].points, before[0]);
+    let minutes = store
+        .query_range(range("app.load", 0, 7_200_000, 60_000, Aggregation::Max))
+        .await
+        .unwrap();
+    assert_eq!(minutes.tier, Tier::Minute);
+    assert_eq!(minutes.series[0].points.len(), 120);
+    assert_eq!(minutes.series[0].points[1], (60_000, 11.0));
+    let p95 = store
+        .query_range(range("app.load", 0, 3_600_000, 3_600_000, Aggregation::P95))
+        .await
+        .unwrap();
+    assert_eq!(p95.tier, Tier::Raw);
+    assert!(
+        (p95.series[0].points[0].1 - 341.05).abs() < 1e-9,
+        "{:?}",
+        p95.series[0].points
+    );
+}
+
+#[tokio::test]
+async fn a_late_sample_is_merged_into_its_rolled_up_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    two_hours(&store).await;
+    store.compact(i64::MAX).await.unwrap();
+    // Minute 0 held 0..=5 (sum 15); a late sample at 5 s adds 100.
+    store
+        .append(vec![sample("app.load", 100.0, 5_000, &[("host", "a")])])
+        .await
+        .unwrap();
+    store.compact(i64::MAX).await.unwrap();
+    let sum = store
+        .query_range(range("app.load", 0, 60_000, 60_000, Aggregation::Sum))
+        .await
+        .unwrap();
+    assert_eq!(sum.series[0].points, vec![(0, 115.0)]);
+    let max = store
+        .query_range(range("app.load", 0, 3_600_000, 3_600_000, Aggregation::Max))
+        .await
+        .unwrap();
+    assert_eq!(max.series[0].points, vec![(0, 359.0)]);
+    let last = store
+        .query_range(range("app.load", 0, 60_000, 60_000, Aggregation::Last))
+        .await
+        .unwrap();
+    assert_eq!(
+        last.series[0].points,
+        vec![(0, 5.0)],
+        "the late sample is not the minute's last"
+    );
+}
+
+#[tokio::test]
+async fn registered_metrics_keep_their_precision_and_others_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let cpu = 37.456_789_f32 as f64;
+    store
+        .append(vec![
+            sample("system.cpuUsage", cpu, 1000, &[]),
+            sample("app.ratio", 0.1 + 0.2, 1000, &[]),
+            sample("app.count", 42.0, 1000, &[]),
+        ])
+        .await
+        .unwrap();
+    store.compact(i64::MAX).await.unwrap();
+    let value = |metric: &'static str| {
+        let store = store.clone();
+        async move { store.query(metric, 0, 2000).await.unwrap().series[0].points[0].1 }
+    };
+    assert_eq!(value("system.cpuUsage").await, 37.46);
+    assert_eq!(value("app.ratio").await, 0.1 + 0.2);
+    assert_eq!(value("app.count").await, 42.0);
+    let series = store.series(None).await.unwrap();
+    let cpu = series
+        .iter()
+        .find(|s| s.metric == "system.cpuUsage")
+        .unwrap();
+    assert_eq!((cpu.unit.as_str(), cpu.precision), ("%", Some(2)));
+    assert!(!cpu.help.is_empty());
+}
+
+#[tokio::test]
+async fn latest_values_and_label_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .append(vec![
+            sample("app.q", 1.0, 1000, &[("host", "a")]),
+            sample("app.q", 2.0, 2000, &[("host", "a")]),
+            sample("app.q", 7.0, 1500, &[("host", "b")]),
+        ])
+        .await
+        .unwrap();
+    let all = store.latest("app.q", Labels::new(), 10_000).await.unwrap();
+    assert_eq!(
+        all.iter().map(|v| v.value).collect::<Vec<_>>(),
+        vec![2.0, 7.0]
+    );
+    let before = store.latest("app.q", Labels::new(), 1_200).await.unwrap();
+    assert_eq!(
+        before.iter().map(|v| v.value).collect::<Vec<_>>(),
+        vec![1.0]
+    );
+    let b = Labels::try_from_pairs([("host".to_owned(), "b".to_owned())]).unwrap();
+    let mut q = range("app.q", 0, 10_000, 10_000, Aggregation::Max);
+    q.selector = b;
+    let only_b = store.query_range(q).await.unwrap();
+    assert_eq!(only_b.series.len(), 1);
+    assert_eq!(only_b.series[0].points, vec![(0, 7.0)]);
+    let too_fine = store
+        .query_range(range("app.q", 0, 100_000_000, 1, Aggregation::Avg))
+        .await;
+    assert!(matches!(too_fine, Err(StoreError::TooManySteps { .. })));
 }

@@ -1,0 +1,81 @@
+//! How a value is stored: as a scaled integer when the metric's precision
+//! allows, as a double otherwise.
+//!
+//! DuckDB compresses integers with bit-packing over small deltas and
+//! doubles with ALP; measured here, an integer-valued series costs about a
+//! third of the same values as DOUBLE, and a rounded CPU % about a tenth of
+//! sysinfo's raw `f32` widened to DOUBLE. So each series has a `scale`
+//! (decimal digits): registered metrics use the registry's precision and are
+//! rounded to it; other metrics use scale 0, which stores integral values
+//! (counts, bytes, counters) as integers and keeps every other value exact
+//! as a double.
+
+/// Largest magnitude stored as an integer: beyond 2^53 an `f64` no longer
+/// holds every integer, so the round trip would not be exact.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// A value as it goes into the `ivalue`/`fvalue` pair of columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stored {
+    /// `value = ivalue / 10^scale`.
+    Scaled(i64),
+    /// Kept as it came.
+    Double(f64),
+}
+
+/// `10^scale` as a double: the divisor that turns the stored integer back
+/// into the value. Division (not multiplication by `10^-scale`) gives the
+/// double nearest the decimal, the same one parsing its text gives.
+pub fn divisor(scale: u8) -> f64 {
+    10f64.powi(i32::from(scale))
+}
+
+/// Encodes one value for a series with `scale` and whether it is registered
+/// (registered metrics are rounded to their precision; others are kept exact).
+pub fn encode(value: f64, scale: u8, rounded: bool) -> Stored {
+    let scaled = value * divisor(scale);
+    if !scaled.is_finite() || scaled.abs() >= MAX_EXACT_INTEGER {
+        return Stored::Double(value);
+    }
+    let integer = scaled.round();
+    if rounded || (scale == 0 && integer == value) {
+        Stored::Scaled(integer as i64)
+    } else {
+        Stored::Double(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(stored: Stored, scale: u8) -> f64 {
+        match stored {
+            Stored::Scaled(i) => i as f64 / divisor(scale),
+            Stored::Double(v) => v,
+        }
+    }
+
+    #[test]
+    fn registered_values_are_rounded_to_their_precision() {
+        let cpu = 37.456_789_f32 as f64;
+        let stored = encode(cpu, 2, true);
+        assert_eq!(stored, Stored::Scaled(3746));
+        assert_eq!(decode(stored, 2), 37.46);
+    }
+
+    #[test]
+    fn unregistered_values_round_trip_exactly() {
+        for v in [0.1 + 0.2, -3.5, 1e-9, 123_456_789.123, 2.0f64.powi(60)] {
+            assert_eq!(decode(encode(v, 0, false), 0), v);
+        }
+        assert_eq!(encode(42.0, 0, false), Stored::Scaled(42));
+        assert_eq!(encode(-7.0, 0, false), Stored::Scaled(-7));
+        assert_eq!(encode(0.5, 0, false), Stored::Double(0.5));
+    }
+
+    #[test]
+    fn huge_values_stay_doubles() {
+        assert_eq!(encode(1e300, 2, true), Stored::Double(1e300));
+    }
+}
