@@ -3,6 +3,7 @@
 //! Every figure comes with a baseline measured in the same run, because
 //! ratios hold across runs on a shared VM where absolute times drift.
 
+mod dataset;
 mod latency;
 mod plugins;
 mod report;
