@@ -4,8 +4,11 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 
 mod dataset;
+mod host_process;
+mod ingest;
 mod latency;
 mod plugins;
+mod remote_write;
 mod report;
 mod rules;
 mod stats;
