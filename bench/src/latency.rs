@@ -3,15 +3,14 @@
 //! the real binary. The aim is one tick plus 100 ms; the tick is 1 s.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::StreamExt;
 
+use crate::host_process::HostProcess;
 use crate::stats::{Timing, human};
 
 const TICK_MS: u64 = 1000;
@@ -31,39 +30,11 @@ fn post(addr: &str, body: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run() -> anyhow::Result<String> {
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("perfwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "port = 0\nupdate_interval = {TICK_MS}\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n\
-             [[alert_rules]]\nid = \"latency-probe\"\nmetric = \"bench.latency\"\ncondition = \"greater_than\"\nthreshold = 10.0\n",
-            dir.path().join("data").display(),
-            dir.path().join("plugins").display(),
-            dir.path().join("rules").display()
-        ),
-    )?;
-    let binary: PathBuf = std::env::current_exe()?
-        .parent()
-        .context("bench dir")?
-        .join("perfwatch");
-    let mut child = Command::new(&binary)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let addr = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("perfwatch listening on http://")
-                .map(str::to_owned)
-        })
-        .context("perfwatch did not start")?;
+    let host = HostProcess::start(&format!(
+        "update_interval = {TICK_MS}\n\
+         [[alert_rules]]\nid = \"latency-probe\"\nmetric = \"bench.latency\"\ncondition = \"greater_than\"\nthreshold = 10.0\n"
+    ))?;
+    let addr = host.addr().to_owned();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
 
     let mut latencies = Vec::new();
@@ -92,8 +63,7 @@ pub async fn run() -> anyhow::Result<String> {
             }
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(host);
     let timing = Timing::of(latencies);
     let mut out = String::new();
     writeln!(out, "## Alert latency\n")?;

@@ -2,19 +2,47 @@
 //! Markdown report; `cargo xtask bench` writes it into BENCHMARKS.md.
 //! Every figure comes with a baseline measured in the same run, because
 //! ratios hold across runs on a shared VM where absolute times drift.
+//!
+//! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
+//! rules, latency, storage); with none it runs them all.
 
+mod dataset;
+mod host_process;
+mod ingest;
 mod latency;
 mod plugins;
+mod prometheus;
+mod remote_write;
 mod report;
 mod rules;
 mod stats;
+mod storage;
+
+const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage"];
 
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = args.iter().find(|a| !SECTIONS.contains(&a.as_str())) {
+        anyhow::bail!(
+            "unknown section `{unknown}`; the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let wanted = |section: &str| args.is_empty() || args.iter().any(|a| a == section);
     let runtime = tokio::runtime::Runtime::new()?;
     let mut out = report::header();
-    out.push_str(&runtime.block_on(plugins::run())?);
-    out.push_str(&rules::run()?);
-    out.push_str(&runtime.block_on(latency::run())?);
+    if wanted("plugins") {
+        out.push_str(&runtime.block_on(plugins::run())?);
+    }
+    if wanted("rules") {
+        out.push_str(&rules::run()?);
+    }
+    if wanted("latency") {
+        out.push_str(&runtime.block_on(latency::run())?);
+    }
+    if wanted("storage") {
+        out.push_str(&runtime.block_on(storage::run())?);
+    }
     print!("{out}");
     Ok(())
 }

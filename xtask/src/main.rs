@@ -26,7 +26,10 @@ tasks:
   serve [ARGS]   build the plugins and the host (release), then run `perfwatch serve ARGS`
   test           install the test peers, build the plugins, check formatting, and run the
                  whole test suite (release)
-  bench          build everything (release), run the benchmarks and write BENCHMARKS.md
+  bench [SECTION…]
+                 install the baselines (Debian's prometheus), build everything (release),
+                 run the benchmarks and write BENCHMARKS.md; with sections (plugins, rules,
+                 latency, storage) run only those and print the report without writing it
   new-plugin KIND NAME
                  create plugins/NAME, a collector, channel or exporter that builds and
                  loads without edits
@@ -37,10 +40,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => build_plugins(),
         Some("serve") => build_plugins().and_then(|()| serve(&args[1..])),
-        Some("test") => install_test_peers()
+        Some("test") => install_packages("test peers", TEST_PACKAGES)
             .and_then(|()| build_plugins())
             .and_then(|()| test()),
-        Some("bench") => build_plugins().and_then(|()| bench()),
+        Some("bench") => install_packages("benchmark baselines", BENCH_PACKAGES)
+            .and_then(|()| build_plugins())
+            .and_then(|()| bench(&args[1..])),
         Some("new-plugin") => match &args[1..] {
             [kind, name] => new_plugin::new_plugin(&root(), kind, name).map(|dir| {
                 println!(
@@ -207,10 +212,14 @@ fn build_plugins() -> Result<(), String> {
 /// Debian packages the tests run as real peers.
 const TEST_PACKAGES: &[&str] = &["prometheus-node-exporter"];
 
-/// Installs the test peers that are missing (idempotent: installed
+/// Debian packages the benchmarks measure perfwatch against:
+/// `prometheus` brings the server and promtool.
+const BENCH_PACKAGES: &[&str] = &["prometheus"];
+
+/// Installs the packages that are missing (idempotent: installed
 /// packages are left alone). Uses sudo when not root.
-fn install_test_peers() -> Result<(), String> {
-    let missing: Vec<&str> = TEST_PACKAGES
+fn install_packages(purpose: &str, packages: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {
@@ -223,7 +232,7 @@ fn install_test_peers() -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    println!("xtask: installing test peers: {}", missing.join(" "));
+    println!("xtask: installing {purpose}: {}", missing.join(" "));
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -244,16 +253,19 @@ fn install_test_peers() -> Result<(), String> {
     install.extend(&missing);
     apt(&install).map_err(|e| {
         format!(
-            "{e}\nthe tests need these Debian packages: {}",
+            "{e}\nthe {purpose} are these Debian packages: {}",
             missing.join(" ")
         )
     })
 }
 
-fn bench() -> Result<(), String> {
+/// Runs the benchmarks; the whole run is written to BENCHMARKS.md, a run
+/// of some `sections` is only printed.
+fn bench(sections: &[String]) -> Result<(), String> {
     run(cargo().args(["build", "--release", "--workspace"]))?;
     let binary = target_dir().join("release").join("perfwatch-bench");
     let output = Command::new(&binary)
+        .args(sections)
         .current_dir(root())
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -263,6 +275,9 @@ fn bench() -> Result<(), String> {
     }
     let report = String::from_utf8_lossy(&output.stdout);
     print!("{report}");
+    if !sections.is_empty() {
+        return Ok(());
+    }
     let path = root().join("BENCHMARKS.md");
     std::fs::write(&path, report.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
