@@ -17,6 +17,7 @@ mod report;
 mod rules;
 mod stats;
 mod storage;
+mod store;
 
 const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage"];
 

@@ -1,8 +1,7 @@
 //! Storage and ingestion against Prometheus, measured in the same run on
 //! the same data (bench/src/dataset.rs): bytes per sample on disk, ingest
 //! rate, and a one-day range query. This file runs the Prometheus side and
-//! perfwatch's ingest API; the perfwatch store's own size and query time
-//! go into [`PerfwatchFigures`] beside them.
+//! perfwatch's ingest API; store.rs measures perfwatch's store itself.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -55,6 +54,10 @@ pub struct PerfwatchFigures {
     pub json_ingest: Option<Rates>,
     /// perfwatch's own `POST /api/v1/write`, when this build has it.
     pub remote_write: Option<Rates>,
+    /// Samples/s through the store's append + compaction, and the slowest compaction.
+    pub bulk_ingest: Option<(f64, Duration)>,
+    /// Bytes per sample of a store holding one shape's series alone.
+    pub store_by_shape: Vec<(Shape, f64)>,
 }
 
 /// Everything this section measures: Prometheus, then perfwatch's ingest.
@@ -63,6 +66,17 @@ pub async fn run() -> anyhow::Result<String> {
     let prometheus = measure_prometheus(&dataset).await?;
     let mut perfwatch = PerfwatchFigures::default();
     let mut steps = prometheus.steps.clone();
+
+    let started = Instant::now();
+    let store = crate::store::measure(&dataset, QUERIED_SERIES, STEP_S).await?;
+    perfwatch.store_bytes = Some((store.bytes, store.samples));
+    perfwatch.query_range = Some(store.query_range);
+    perfwatch.bulk_ingest = Some((store.bulk_per_second, store.slowest_compaction));
+    perfwatch.store_by_shape = store.by_shape;
+    steps.push((
+        "perfwatch store: load, compact, query, per shape",
+        started.elapsed(),
+    ));
 
     let started = Instant::now();
     let mut runs = Vec::with_capacity(INGEST_RUNS);
@@ -171,7 +185,9 @@ pub async fn prometheus_remote_write_rate(dataset: &Dataset, load: Load) -> anyh
 /// A perfwatch that keeps the dataset's old timestamps: the day starts
 /// 2026-11-01, and the hourly retention sweep must not race the run.
 fn start_perfwatch() -> anyhow::Result<HostProcess> {
-    HostProcess::start("retention_days = 36500\n")
+    HostProcess::start(
+        "retention_days = 36500\nrollup_1m_retention_days = 36500\nrollup_1h_retention_days = 36500\n",
+    )
 }
 
 /// `POST /api/v1/metrics` of the real binary, fresh data dir.
@@ -247,7 +263,7 @@ pub fn render(
     let load = DEFAULT_LOAD;
     let tsdb = &prom.tsdb;
     let mut out = String::new();
-    writeln!(out, "## Storage and ingestion (Prometheus side)\n")?;
+    writeln!(out, "## Storage and ingestion\n")?;
     writeln!(
         out,
         "Command: `cargo xtask bench` (bench/src/storage.rs; `perfwatch-bench storage` runs this section \
@@ -286,13 +302,27 @@ pub fn render(
     };
     writeln!(
         out,
-        "| perfwatch store: bytes per sample on disk | {size} | — | 1 | Prometheus TSDB: {prom_bps:.2} B/sample ({}, {} block{}) | {size_ratio} | — |",
+        "| perfwatch store: bytes per sample on disk after checkpoint (rollups and series dictionary included) | {size} | — | 1 | Prometheus TSDB: {prom_bps:.2} B/sample ({}, {} block{}) | {size_ratio} | ≤ 1.5 B/sample |",
         mb(tsdb.bytes),
         tsdb.blocks,
         if tsdb.blocks == 1 { "" } else { "s" }
     )?;
 
     let prom_rw = prom.remote_write.median().per_second();
+    if let Some((per_second, slowest)) = pw.bulk_ingest {
+        writeln!(
+            out,
+            "| perfwatch store: bulk path (`Store::append` of 10 minutes of the 100 series, then the compaction the host runs every 10 minutes), samples a second | {} samples/s | — | 1 | Prometheus remote-write receiver: {} | {:.2}× | ≥ 1,000,000 samples/s |",
+            thousands(per_second),
+            rate_text(&prom.remote_write),
+            per_second / prom_rw
+        )?;
+        writeln!(
+            out,
+            "| perfwatch store: slowest compaction (60,000 samples into sorted chunks and rollups) | {} | — | 144 | — | — | — |",
+            human(slowest)
+        )?;
+    }
     let receivers = [
         (
             "`POST /api/v1/metrics` (JSON)",
@@ -346,7 +376,7 @@ pub fn render(
     };
     writeln!(
         out,
-        "| perfwatch store: one series, 24 h at 1 s, {STEP_S} s averages | {query} | {query_p99} | {query_runs} | Prometheus `query_range` of `{}`, step {STEP_S} s: {} (p99 {}) | {query_ratio} | — |",
+        "| perfwatch store: one series, 24 h at 1 s, {STEP_S} s averages | {query} | {query_p99} | {query_runs} | Prometheus `query_range` of `{}`, step {STEP_S} s: {} (p99 {}) | {query_ratio} | ≤ 10 ms |",
         prom.avg_query_text,
         human(prom.avg_query.median),
         human(prom.avg_query.p99)
@@ -392,6 +422,18 @@ pub fn render(
         "| TSDB of one shape's {SERIES_PER_SHAPE} series alone, B/sample | {} | — | 1 |",
         by_shape.join(", ")
     )?;
+    if !pw.store_by_shape.is_empty() {
+        let ours: Vec<String> = pw
+            .store_by_shape
+            .iter()
+            .map(|(shape, bps)| format!("{} {bps:.2}", shape.describe()))
+            .collect();
+        writeln!(
+            out,
+            "| perfwatch store of one shape's {SERIES_PER_SHAPE} series alone, B/sample (file overhead of a small database included) | {} | — | 1 |",
+            ours.join(", ")
+        )?;
+    }
     writeln!(out)?;
     let mut ranges = vec![format!(
         "Prometheus remote-write {}",

@@ -176,13 +176,13 @@ impl AppState {
         if samples.is_empty() {
             return Ok(0);
         }
-        let stored = self.store.append(samples.clone()).await?;
+        let samples = self.store.commit(samples).await?;
         self.stored_total
-            .fetch_add(stored as u64, Ordering::Relaxed);
+            .fetch_add(samples.len() as u64, Ordering::Relaxed);
         self.window
             .write()
             .expect("window lock")
             .insert_all(&samples);
-        Ok(stored)
+        Ok(samples.len())
     }
 }

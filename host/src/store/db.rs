@@ -8,7 +8,7 @@ use duckdb::{Connection, params};
 use super::encode::{Stored, encode};
 use super::schema::{RAW, VALUE};
 use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
-use crate::model::{Labels, MetricKind, Sample, SeriesKey, registered_metric};
+use crate::model::{Labels, MetricKind, Sample, registered_metric};
 
 /// Most points one raw query may return; larger ranges must be narrowed
 /// (or, later, downsampled) rather than allowed to exhaust memory.
@@ -30,7 +30,9 @@ struct SeriesInfo {
 /// An open database plus the in-memory series dictionary.
 pub struct Database {
     conn: Connection,
-    series: HashMap<SeriesKey, SeriesInfo>,
+    /// By metric, then labels: looked up with borrowed keys, so appending a
+    /// sample of a known series allocates nothing.
+    series: HashMap<String, HashMap<Labels, SeriesInfo>>,
     next_series_id: i32,
 }
 
@@ -74,7 +76,9 @@ impl Database {
                 StoreError::Corrupt(format!("series {id} has unreadable labels: {e}"))
             })?;
             self.series
-                .insert(SeriesKey { metric, labels }, SeriesInfo { id, precision });
+                .entry(metric)
+                .or_default()
+                .insert(labels, SeriesInfo { id, precision });
             self.next_series_id = self.next_series_id.max(id + 1);
         }
         Ok(())
@@ -86,23 +90,42 @@ impl Database {
         if samples.is_empty() {
             return Ok(0);
         }
+        let mut added = Vec::new();
+        let result = self.append_in_transaction(samples, &mut added);
+        if result.is_err() {
+            // The transaction rolled back: forget the series it would have
+            // created, or later appends would use ids the database lacks.
+            for (metric, labels) in added {
+                if let Some(by_labels) = self.series.get_mut(&metric) {
+                    by_labels.remove(&labels);
+                    if by_labels.is_empty() {
+                        self.series.remove(&metric);
+                    }
+                }
+            }
+        } else {
+            self.next_series_id += added.len() as i32;
+        }
+        result
+    }
+
+    fn append_in_transaction(
+        &mut self,
+        samples: &[Sample],
+        added: &mut Vec<(String, Labels)>,
+    ) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
-        let mut new_series: Vec<(SeriesKey, SeriesInfo)> = Vec::new();
         let mut rows = Vec::with_capacity(samples.len());
         {
             let mut insert_series = tx.prepare_cached(
                 "INSERT INTO series (id, metric, labels, unit, kind, precision) VALUES (?, ?, ?, ?, ?, ?)",
             )?;
             for s in samples {
-                let key = s.series_key();
-                let known = self
-                    .series
-                    .get(&key)
-                    .or_else(|| new_series.iter().find(|(k, _)| *k == key).map(|(_, i)| i));
+                let known = self.series.get(&s.metric).and_then(|m| m.get(&s.labels));
                 let (id, precision) = match known {
                     Some(info) => (info.id, info.precision),
                     None => {
-                        let id = self.next_series_id + new_series.len() as i32;
+                        let id = self.next_series_id + added.len() as i32;
                         let precision = registered_metric(&s.metric).map(|info| info.decimals);
                         let labels = serde_json::to_string(&s.labels).expect("labels serialise");
                         insert_series.execute(params![
@@ -113,7 +136,11 @@ impl Database {
                             s.kind.as_str(),
                             precision
                         ])?;
-                        new_series.push((key, SeriesInfo { id, precision }));
+                        self.series
+                            .entry(s.metric.clone())
+                            .or_default()
+                            .insert(s.labels.clone(), SeriesInfo { id, precision });
+                        added.push((s.metric.clone(), s.labels.clone()));
                         (id, precision)
                     }
                 };
@@ -132,24 +159,19 @@ impl Database {
             appender.flush()?;
         }
         tx.commit()?;
-        // Only after the commit: a failed transaction must not leave ids in
-        // the cache that the database does not have.
-        self.next_series_id += new_series.len() as i32;
-        self.series.extend(new_series);
         Ok(samples.len())
     }
 
     /// Every metric with at least one stored series, sorted.
     pub fn metrics(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.series.keys().map(|k| k.metric.clone()).collect();
+        let mut names: Vec<String> = self.series.keys().cloned().collect();
         names.sort();
-        names.dedup();
         names
     }
 
     /// Whether any series of this metric was ever stored.
     pub fn has_metric(&self, metric: &str) -> bool {
-        self.series.keys().any(|k| k.metric == metric)
+        self.series.contains_key(metric)
     }
 
     /// Raw points of every series of `metric` in `[start_ms, end_ms)`.
@@ -332,8 +354,10 @@ impl Database {
     pub(super) fn series_ids(&self, metric: &str, selector: &Labels) -> Vec<i32> {
         let mut ids: Vec<i32> = self
             .series
-            .iter()
-            .filter(|(key, _)| key.metric == metric && key.labels.includes(selector))
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .filter(|(labels, _)| labels.includes(selector))
             .map(|(_, info)| info.id)
             .collect();
         ids.sort_unstable();

@@ -106,7 +106,7 @@ pub struct AlertRecord {
 }
 
 enum Command {
-    Append(Vec<Sample>, oneshot::Sender<Result<usize, StoreError>>),
+    Append(Vec<Sample>, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
     Query {
         metric: String,
         start_ms: i64,
@@ -168,6 +168,12 @@ impl Store {
 
     /// Stores samples in one transaction; `Ok` means they are durable.
     pub async fn append(&self, samples: Vec<Sample>) -> Result<usize, StoreError> {
+        Ok(self.commit(samples).await?.len())
+    }
+
+    /// Like [`Store::append`], and hands the samples back once they are
+    /// durable, so the caller can use them without having cloned them.
+    pub async fn commit(&self, samples: Vec<Sample>) -> Result<Vec<Sample>, StoreError> {
         self.request(|reply| Command::Append(samples, reply)).await
     }
 
@@ -305,7 +311,7 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
         // A dropped reply means the caller gave up; the work is done anyway.
         match command {
             Command::Append(samples, reply) => {
-                let _ = reply.send(db.append(&samples));
+                let _ = reply.send(db.append(&samples).map(|_| samples));
             }
             Command::Query {
                 metric,
