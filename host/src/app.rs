@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue, Silences};
 use crate::config::Config;
+use crate::ingest::DeltaSums;
 use crate::model::Sample;
 use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
 use crate::rules::RuleError;
@@ -127,6 +128,9 @@ pub struct AppState {
     pub rules: Arc<RwLock<RulesView>>,
     /// Samples committed to the store since start, from every source.
     pub stored_total: Arc<AtomicU64>,
+    /// Running totals of OTLP delta sums; written by the OTLP receiver,
+    /// which holds the lock from accumulating until the store commits.
+    pub delta_sums: Arc<tokio::sync::Mutex<DeltaSums>>,
 }
 
 impl AppState {
@@ -147,6 +151,7 @@ impl AppState {
             exporters: Default::default(),
             rules: Default::default(),
             stored_total: Default::default(),
+            delta_sums: Default::default(),
         }
     }
 

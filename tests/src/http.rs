@@ -5,13 +5,17 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// Status and body of an answer.
+/// Status, content type and body of an answer.
 #[derive(Debug)]
 pub struct HttpResponse {
     /// HTTP status code.
     pub status: u16,
-    /// The body as text.
+    /// The `Content-Type` header, when there is one.
+    pub content_type: Option<String>,
+    /// The body as text (lossy for binary bodies; see `bytes`).
     pub body: String,
+    /// The body as sent.
+    pub bytes: Vec<u8>,
 }
 
 impl HttpResponse {
@@ -23,27 +27,68 @@ impl HttpResponse {
 
 /// `GET path`.
 pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
-    request(addr, "GET", path, None)
+    request(
+        addr,
+        "GET",
+        path,
+        &[("Content-Type", "application/json")],
+        b"",
+    )
 }
 
 /// `DELETE path`.
 pub fn delete(addr: SocketAddr, path: &str) -> HttpResponse {
-    request(addr, "DELETE", path, None)
+    request(
+        addr,
+        "DELETE",
+        path,
+        &[("Content-Type", "application/json")],
+        b"",
+    )
 }
 
 /// `POST path` with a JSON body.
 pub fn post_json(addr: SocketAddr, path: &str, body: &str) -> HttpResponse {
-    request(addr, "POST", path, Some(body))
+    request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// `POST path` with any body and headers (`Content-Type` among them, or
+/// none at all).
+pub fn post_bytes(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    request(addr, "POST", path, headers, body)
 }
 
 /// `POST path` with a JSON body, reporting a refused connection or a
 /// cut-off answer (a server killed mid-request) instead of panicking.
 pub fn try_post_json(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<HttpResponse> {
-    try_request(addr, "POST", path, Some(body))
+    try_request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
-    try_request(addr, method, path, body)
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    try_request(addr, method, path, headers, body)
         .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
 }
 
@@ -51,7 +96,8 @@ fn try_request(
     addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
 ) -> std::io::Result<HttpResponse> {
     let incomplete = || {
         std::io::Error::new(
@@ -61,49 +107,65 @@ fn try_request(
     };
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let body = body.unwrap_or("");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream.write_all(head.as_bytes())?;
     // A server may answer (413, say) and close before it has read the whole
     // body: the answer is still there to read.
-    let written = stream.write_all(body.as_bytes());
+    let written = stream.write_all(body);
     let mut raw = Vec::new();
     let read = stream.read_to_end(&mut raw);
     if raw.is_empty() {
         written?;
         read?;
     }
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(incomplete)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(incomplete)?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = &raw[split + 4..];
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(incomplete)?;
-    let chunked = head
-        .lines()
-        .any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked"));
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+    };
+    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let bytes = if chunked {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
     Ok(HttpResponse {
         status,
-        body: if chunked {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        },
+        content_type: header("content-type"),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     })
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
         if size == 0 {
             break;
         }
-        out.push_str(&rest[..size]);
+        let rest = &body[line_end + 2..];
+        out.extend_from_slice(&rest[..size]);
         body = &rest[size + 2..];
     }
     out

@@ -1,15 +1,18 @@
 //! End-to-end test support: start the real `perfwatch` binary on a free
 //! loopback port with a temporary data directory, talk to it over real
-//! HTTP and WebSocket connections, and kill it like a crash would.
+//! HTTP and WebSocket connections, and kill it like a crash would; run
+//! real peers (HTTP servers, Prometheus) beside it.
 
 mod host;
 mod http;
 mod peer;
+mod prometheus;
 mod ws;
 
 pub use host::{PerfwatchProcess, perfwatch_binary, profile_dir, repo_root};
-pub use http::{HttpResponse, delete, get, post_json, try_post_json};
+pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
+pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
 pub use ws::Stream;
 
 use std::path::PathBuf;

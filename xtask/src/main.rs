@@ -209,8 +209,10 @@ fn build_plugins() -> Result<(), String> {
     Ok(())
 }
 
-/// Debian packages the tests run as real peers.
-const TEST_PACKAGES: &[&str] = &["prometheus-node-exporter"];
+/// Debian packages the tests run as real peers: node_exporter for the
+/// prometheus collector plugin, Prometheus itself for the remote-write
+/// receiver.
+const TEST_PACKAGES: &[&str] = &["prometheus-node-exporter", "prometheus"];
 
 /// Debian packages the benchmarks measure perfwatch against:
 /// `prometheus` brings the server and promtool.

@@ -8,18 +8,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::checks;
 use crate::model::{Labels, MetricKind, Sample, canonical_metric_name, known_unit};
 
 /// Most samples one request may carry; larger batches should be split
 /// (the body limit stops them earlier in practice).
 pub const MAX_BATCH_SAMPLES: usize = 100_000;
-
-/// Earliest accepted timestamp, 2000-01-01. Anything earlier is almost
-/// certainly seconds sent where milliseconds are expected.
-const MIN_TIMESTAMP_MS: i64 = 946_684_800_000;
-/// How far in the future a timestamp may be: clocks drift, but a sample
-/// from tomorrow would sit at the head of every query.
-const MAX_FUTURE_MS: i64 = 3_600_000;
 
 const FIELDS: &[&str] = &["metric", "value", "unit", "labels", "timestamp", "kind"];
 
@@ -115,10 +109,7 @@ fn parse_sample(item: Value, now_ms: i64) -> Result<Sample, String> {
     };
     let unit = match obj.remove("unit") {
         None | Some(Value::Null) => known_unit(&metric).unwrap_or_default().to_owned(),
-        Some(Value::String(u)) if u.len() <= 32 => u,
-        Some(Value::String(_)) => {
-            return Err(format!("`unit` of `{metric}` is longer than 32 bytes"));
-        }
+        Some(Value::String(u)) => checks::unit(&metric, u)?,
         Some(other) => {
             return Err(format!(
                 "`unit` of `{metric}` must be a string, got {}",
@@ -154,17 +145,7 @@ fn parse_sample(item: Value, now_ms: i64) -> Result<Sample, String> {
             let ts = n.as_i64().ok_or_else(|| {
                 format!("`timestamp` of `{metric}` must be an integer count of milliseconds since the epoch")
             })?;
-            if ts < MIN_TIMESTAMP_MS {
-                return Err(format!(
-                    "`timestamp` {ts} of `{metric}` is before the year 2000; timestamps are epoch milliseconds, not seconds"
-                ));
-            }
-            if ts > now_ms + MAX_FUTURE_MS {
-                return Err(format!(
-                    "`timestamp` {ts} of `{metric}` is more than an hour in the future"
-                ));
-            }
-            ts
+            checks::timestamp(&metric, ts, now_ms)?
         }
         Some(other) => {
             return Err(format!(

@@ -23,13 +23,7 @@ pub async fn post_metrics(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "the body is larger than {} bytes; split the batch",
-            super::MAX_BODY_BYTES
-        )),
-        _ => ApiError::BadRequest(e.body_text()),
-    })?;
+    let body = body_or_error(body)?;
     let batch = parse_json_batch(&body, crate::clock::now_ms()).map_err(|e| match e {
         BatchError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
         other => ApiError::BadRequest(other.to_string()),
@@ -51,6 +45,18 @@ pub async fn post_metrics(
         ));
     }
     Ok((status, Json(answer)).into_response())
+}
+
+/// A request body, or the answer to one that could not be read: 413 over
+/// [`super::MAX_BODY_BYTES`], 400 otherwise.
+pub(super) fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is larger than {} bytes; split the batch",
+            super::MAX_BODY_BYTES
+        )),
+        _ => ApiError::BadRequest(e.body_text()),
+    })
 }
 
 /// `GET /api/v1/alerts`: firing and pending alerts, and recent resolutions.

@@ -17,6 +17,8 @@ pub enum ApiError {
     NotFound(String),
     /// The request is too big.
     TooLarge(String),
+    /// The body's media type or content coding is not one this endpoint reads.
+    UnsupportedMediaType(String),
     /// A dependency (a plugin) failed; the message says which and why.
     Unavailable(String),
     /// The host failed; details go to the log only.
@@ -35,12 +37,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, message) = match self {
+impl ApiError {
+    /// The status and the message a client may see; a server error's
+    /// details are logged here and replaced by a pointer to the log.
+    pub fn into_status_and_message(self) -> (StatusCode, String) {
+        match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
+            ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             ApiError::Unavailable(m) => (StatusCode::BAD_GATEWAY, m),
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
@@ -49,7 +54,13 @@ impl IntoResponse for ApiError {
                     "internal error; the host log has the details".to_owned(),
                 )
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.into_status_and_message();
         (status, Json(json!({ "error": message }))).into_response()
     }
 }

@@ -10,6 +10,7 @@ mod export;
 mod hub;
 mod params;
 mod query;
+mod receivers;
 mod ws;
 
 use axum::Router;
@@ -21,6 +22,8 @@ pub use hub::Hub;
 use crate::app::AppState;
 
 /// Largest request body accepted, 16 MiB: about 100,000 samples of JSON.
+/// Compressed bodies (OTLP gzip, remote-write snappy) are held to the same
+/// limit once decompressed.
 pub const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// The whole HTTP surface, with no socket bound: tests drive it directly.
@@ -29,6 +32,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/metrics", post(api::post_metrics))
+        .route("/v1/metrics", post(receivers::otlp_metrics))
+        .route("/api/v1/write", post(receivers::remote_write))
         .route("/api/v1/query", get(query::query))
         .route("/api/v1/query_range", get(query::query_range))
         .route("/api/v1/series", get(query::series))

@@ -106,7 +106,10 @@ pub struct AlertRecord {
 }
 
 enum Command {
-    Append(Vec<Sample>, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
+    Append(
+        Vec<Sample>,
+        oneshot::Sender<Result<Vec<Sample>, StoreError>>,
+    ),
     Query {
         metric: String,
         start_ms: i64,
