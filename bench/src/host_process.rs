@@ -66,6 +66,11 @@ impl HostProcess {
         })
     }
 
+    /// The process id (for its /proc entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
         &self.addr

@@ -4,12 +4,13 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, storage); with none it runs them all.
+//! rules, latency, storage, memory); with none it runs them all.
 
 mod dataset;
 mod host_process;
 mod ingest;
 mod latency;
+mod memory;
 mod plugins;
 mod prometheus;
 mod remote_write;
@@ -19,7 +20,7 @@ mod stats;
 mod storage;
 mod store;
 
-const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage"];
+const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage", "memory"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +44,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("storage") {
         out.push_str(&runtime.block_on(storage::run())?);
+    }
+    if wanted("memory") {
+        out.push_str(&runtime.block_on(memory::run())?);
     }
     print!("{out}");
     Ok(())

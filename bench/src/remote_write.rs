@@ -1,5 +1,4 @@
-//! Prometheus remote-write 1.0 bodies: the `WriteRequest` protobuf
-//! (`prompb/remote.proto`, `prompb/types.proto`, official field numbers),
+//! Prometheus remote-write 1.0 bodies: the `WriteRequest` protobuf,
 //! block-snappy compressed. Only what a sender of plain float samples uses.
 
 use crate::dataset::{Block, Dataset, SeriesSpec};
@@ -9,42 +8,9 @@ pub const CONTENT_TYPE: &str = "application/x-protobuf";
 /// `X-Prometheus-Remote-Write-Version` of a 1.0 sender.
 pub const VERSION: &str = "0.1.0";
 
-/// `prometheus.WriteRequest`; field 3 (metadata) is not sent.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct WriteRequest {
-    #[prost(message, repeated, tag = "1")]
-    pub timeseries: Vec<TimeSeries>,
-}
-
-/// `prometheus.TimeSeries`; exemplars (3) and histograms (4) are not sent.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct TimeSeries {
-    /// Sorted by name, `__name__` included.
-    #[prost(message, repeated, tag = "1")]
-    pub labels: Vec<Label>,
-    /// In timestamp order.
-    #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<Sample>,
-}
-
-/// `prometheus.Label`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Label {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(string, tag = "2")]
-    pub value: String,
-}
-
-/// `prometheus.Sample`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Sample {
-    #[prost(double, tag = "1")]
-    pub value: f64,
-    /// Epoch milliseconds.
-    #[prost(int64, tag = "2")]
-    pub timestamp: i64,
-}
+// The messages are the host's own (perfwatch::ingest), which decodes them:
+// one definition of the wire format for both ends.
+pub use perfwatch::ingest::{Label, PromSample as Sample, TimeSeries, WriteRequest};
 
 /// The Prometheus metric name of a perfwatch series: `.` becomes `_`, and a
 /// counter's samples end in `_total` (the OpenMetrics family name is this
@@ -91,6 +57,7 @@ pub fn write_request(dataset: &Dataset, block: &Block) -> WriteRequest {
                         timestamp: block.timestamp_ms(t),
                     })
                     .collect(),
+                histograms: Vec::new(),
             })
             .collect(),
     }

@@ -1,7 +1,8 @@
 //! perfwatch's store on the storage dataset, through the library API the
 //! host uses: ingest the day as the tick would (10-minute batches, each
-//! followed by the compaction the host runs every 10 minutes), checkpoint,
-//! measure the file, and time the one-day range query.
+//! followed by the compaction the host runs every 10 minutes, then the
+//! end-of-day merge), checkpoint, measure the file, and time the one-day
+//! range query.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,13 +19,20 @@ const TICKS_PER_COMPACTION: usize = 600;
 pub struct StoreFigures {
     /// The database file after checkpoint, and the samples in it.
     pub bytes: u64,
+    /// The file's blocks that hold data (the rest is free space left by the
+    /// merge, which the next day's chunks reuse).
+    pub live_bytes: u64,
     pub samples: usize,
     /// Bytes per sample of a store holding only one shape's series.
     pub by_shape: Vec<(Shape, f64)>,
-    /// Samples per second through append + compaction (the bulk path).
+    /// Samples per second through `Store::append` alone (the bulk path).
+    pub append_per_second: f64,
+    /// Samples per second through append and compaction together.
     pub bulk_per_second: f64,
     /// Longest single compaction of 10 minutes of the 100 series.
     pub slowest_compaction: Duration,
+    /// The end-of-day merge of the day's chunks into one.
+    pub merge_time: Duration,
     /// One series, the day, 60 s averages.
     pub query_range: Timing,
 }
@@ -33,6 +41,9 @@ struct Loaded {
     bytes: u64,
     elapsed: Duration,
     slowest_compaction: Duration,
+    merge_time: Duration,
+    live_bytes: u64,
+    appending: Duration,
 }
 
 /// Loads `dataset` into a fresh store in `dir`, closes it, and measures the file.
@@ -40,6 +51,7 @@ async fn load(dataset: &Dataset, dir: &Path) -> anyhow::Result<Loaded> {
     let store = Store::open(dir)?;
     let series = dataset.series();
     let started = Instant::now();
+    let mut appending = Duration::ZERO;
     let mut slowest_compaction = Duration::ZERO;
     let mut batch = Vec::with_capacity(series.len() * TICKS_PER_COMPACTION);
     let mut ticks = dataset.by_tick().peekable();
@@ -52,13 +64,23 @@ async fn load(dataset: &Dataset, dir: &Path) -> anyhow::Result<Loaded> {
         );
         let chunk_full = batch.len() >= series.len() * TICKS_PER_COMPACTION;
         if chunk_full || ticks.peek().is_none() {
+            let append_started = Instant::now();
             store.append(std::mem::take(&mut batch)).await?;
+            appending += append_started.elapsed();
             let compacting = Instant::now();
             store.compact(ts + 1).await?;
             slowest_compaction = slowest_compaction.max(compacting.elapsed());
         }
     }
     let elapsed = started.elapsed();
+    // What the host does once the day is over.
+    let merging = Instant::now();
+    store
+        .merge(crate::dataset::START_MS, dataset.end_ms() + 1)
+        .await?;
+    let merge_time = merging.elapsed();
+    store.checkpoint().await?;
+    let live_bytes = store.used_bytes().await?;
     store.close().await?;
     let bytes = std::fs::metadata(dir.join(DATABASE_FILE))?.len()
         + std::fs::metadata(dir.join(format!("{DATABASE_FILE}.wal")))
@@ -68,6 +90,9 @@ async fn load(dataset: &Dataset, dir: &Path) -> anyhow::Result<Loaded> {
         bytes,
         elapsed,
         slowest_compaction,
+        merge_time,
+        live_bytes,
+        appending,
     })
 }
 
@@ -109,14 +134,17 @@ pub async fn measure(
         let part = dataset.of_shape(shape);
         let dir = tempfile::tempdir()?;
         let loaded = load(&part, dir.path()).await?;
-        by_shape.push((shape, loaded.bytes as f64 / part.samples() as f64));
+        by_shape.push((shape, loaded.live_bytes as f64 / part.samples() as f64));
     }
     Ok(StoreFigures {
         bytes: loaded.bytes,
+        live_bytes: loaded.live_bytes,
         samples: dataset.samples(),
         by_shape,
+        append_per_second: dataset.samples() as f64 / loaded.appending.as_secs_f64(),
         bulk_per_second: dataset.samples() as f64 / loaded.elapsed.as_secs_f64(),
         slowest_compaction: loaded.slowest_compaction,
+        merge_time: loaded.merge_time,
         query_range,
     })
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dir;
 pub mod embed;
 pub mod ingest;
+pub mod memory;
 pub mod model;
 pub mod plugins;
 pub mod reload;

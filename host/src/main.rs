@@ -215,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { config } => {
+            perfwatch::memory::limit_arenas();
             init_logging();
             let path = config.clone();
             let config = load_config(config)?;

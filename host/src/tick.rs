@@ -25,14 +25,10 @@ use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
 use crate::store::{AlertRecord, RetentionCutoffs};
 
-/// How often the store's head is compacted into sorted chunks and rollups,
-/// and each tier's expired data deleted. Ten minutes of 1 s samples make
-/// runs of 600 points per series, long enough for the codecs; more would
-/// hold the store thread longer each time (see BENCHMARKS.md).
-const MAINTENANCE_EVERY_MS: i64 = 600_000;
 /// The newest minute stays in the head: samples of the current tick are
 /// still arriving, and late ones are cheaper to take there.
 const HEAD_KEEPS_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
 
 /// Everything the tick owns.
 pub struct Ticker {
@@ -42,6 +38,8 @@ pub struct Ticker {
     rules: Arc<Mutex<RuleSet>>,
     overhead: OverheadTracker,
     last_maintenance_ms: i64,
+    /// Start of the UTC day whose previous day was last merged.
+    last_merged_day_ms: i64,
     /// Collectors and rule scripts changed by hot reload, applied at the
     /// start of the next tick.
     updates: mpsc::UnboundedReceiver<TickUpdate>,
@@ -74,6 +72,7 @@ impl Ticker {
             rules,
             overhead: OverheadTracker::new(),
             last_maintenance_ms: i64::MIN,
+            last_merged_day_ms: i64::MIN,
             last_plugin_health: Vec::new(),
             alert_state,
             updates,
@@ -356,7 +355,8 @@ impl Ticker {
     }
 
     fn maintain_store(&mut self, tick_ms: i64) {
-        if tick_ms.saturating_sub(self.last_maintenance_ms) < MAINTENANCE_EVERY_MS {
+        let every = self.state.config.compaction_interval.as_millis() as i64;
+        if tick_ms.saturating_sub(self.last_maintenance_ms) < every {
             return;
         }
         self.last_maintenance_ms = tick_ms;
@@ -368,12 +368,30 @@ impl Ticker {
             minute: tick_ms - days(config.rollup_1m_retention_days),
             hour: tick_ms - days(config.rollup_1h_retention_days),
         };
+        // Once a day, when the previous UTC day is fully compacted, its
+        // chunks are merged into one (see store/compact.rs).
+        let today = cutoff.div_euclid(DAY_MS) * DAY_MS;
+        let merge_day = (today > self.last_merged_day_ms).then(|| {
+            self.last_merged_day_ms = today;
+            today - DAY_MS
+        });
         let store = self.state.store.clone();
         tokio::spawn(async move {
             match store.compact(cutoff).await {
-                Ok(done) => tracing::debug!(moved = done.moved, "store: head compacted"),
+                Ok(done) => {
+                    tracing::debug!(moved = done.moved, "store: head compacted");
+                    crate::memory::release_free_memory();
+                }
                 Err(e) => {
                     tracing::error!(error = %anyhow::Error::from(e), "store compaction failed")
+                }
+            }
+            if let Some(day) = merge_day {
+                match store.merge(day, day + DAY_MS).await {
+                    Ok(n) => tracing::info!(samples = n, "store: yesterday's chunks merged"),
+                    Err(e) => {
+                        tracing::error!(error = %anyhow::Error::from(e), "store day merge failed")
+                    }
                 }
             }
             match store.apply_retention(retention).await {

@@ -534,7 +534,7 @@ const REMOTE_WRITE_HEADERS: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn remote_write_skips_stale_markers_and_names_what_it_refuses() {
+fn remote_write_skips_nans_and_names_what_it_refuses() {
     let (_dir, host) = start();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -551,6 +551,7 @@ fn remote_write_skips_stale_markers_and_names_what_it_refuses() {
                 &[("__name__", "rpc_seconds"), ("quantile", "0.5")],
                 &[f64::NAN],
             ),
+            (&[("__name__", "overflow")], &[f64::INFINITY]),
         ],
         now,
     );
@@ -560,13 +561,17 @@ fn remote_write_skips_stale_markers_and_names_what_it_refuses() {
         answer.json()["error"]
             .as_str()
             .unwrap()
-            .starts_with("1 of 2 samples refused (1 stored); first: value NaN of `rpc_seconds`"),
+            .starts_with("1 of 2 samples refused (1 stored); first: value inf of `overflow`"),
         "{}",
         answer.body
     );
     let queued = series_of(&host, "jobs_queued_sum").unwrap();
     assert_eq!(queued[0]["labels"], json!({"queue": "mail"}));
     assert_eq!(values(&queued[0]), [4.0], "the stale marker is not stored");
+    assert!(
+        series_of(&host, "rpc_seconds").is_none(),
+        "a NaN quantile is not stored"
+    );
 
     let body = remote_write_body(&[(&[("__name__", "ok_total")], &[1.0])], now);
     let answer = post_bytes(host.addr, "/api/v1/write", REMOTE_WRITE_HEADERS, &body);

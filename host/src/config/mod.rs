@@ -41,6 +41,10 @@ pub const DEFAULT_UPDATE_INTERVAL_MS: u64 = 5000;
 pub const MIN_UPDATE_INTERVAL_MS: u64 = 100;
 /// Default days of raw samples kept (the original's `retentionDays`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Default milliseconds between compactions of the store's head.
+pub const DEFAULT_COMPACTION_INTERVAL_MS: u64 = 600_000;
+/// Shortest compaction interval: shorter chunks compress worse.
+pub const MIN_COMPACTION_INTERVAL_MS: u64 = 10_000;
 /// Default days of 1-minute rollups kept.
 pub const DEFAULT_ROLLUP_1M_RETENTION_DAYS: u32 = 90;
 /// Default days of 1-hour rollups kept (two years).
@@ -82,6 +86,8 @@ struct RawConfig {
     update_interval: u64,
     #[serde(default = "default_retention_days")]
     retention_days: u32,
+    #[serde(default = "default_compaction_interval")]
+    compaction_interval: u64,
     #[serde(default = "default_rollup_1m_retention_days")]
     rollup_1m_retention_days: u32,
     #[serde(default = "default_rollup_1h_retention_days")]
@@ -115,6 +121,9 @@ fn default_update_interval() -> u64 {
 }
 fn default_retention_days() -> u32 {
     DEFAULT_RETENTION_DAYS
+}
+fn default_compaction_interval() -> u64 {
+    DEFAULT_COMPACTION_INTERVAL_MS
 }
 fn default_rollup_1m_retention_days() -> u32 {
     DEFAULT_ROLLUP_1M_RETENTION_DAYS
@@ -188,6 +197,9 @@ pub struct Config {
     pub update_interval: Duration,
     /// Days raw samples are kept.
     pub retention_days: u32,
+    /// Time between compactions of the store's head into sorted chunks and rollups.
+    #[serde(rename = "compaction_interval", serialize_with = "as_millis")]
+    pub compaction_interval: Duration,
     /// Days 1-minute rollups are kept.
     pub rollup_1m_retention_days: u32,
     /// Days 1-hour rollups are kept.
@@ -285,6 +297,12 @@ impl RawConfig {
         if self.retention_days == 0 {
             return Err("`retention_days` must be at least 1".to_owned());
         }
+        if self.compaction_interval < MIN_COMPACTION_INTERVAL_MS {
+            return Err(format!(
+                "`compaction_interval` is {} ms; it must be at least {MIN_COMPACTION_INTERVAL_MS} ms",
+                self.compaction_interval
+            ));
+        }
         if self.rollup_1m_retention_days < self.retention_days
             || self.rollup_1h_retention_days < self.rollup_1m_retention_days
         {
@@ -315,6 +333,7 @@ impl RawConfig {
             port: self.port,
             update_interval: Duration::from_millis(self.update_interval),
             retention_days: self.retention_days,
+            compaction_interval: Duration::from_millis(self.compaction_interval),
             rollup_1m_retention_days: self.rollup_1m_retention_days,
             rollup_1h_retention_days: self.rollup_1h_retention_days,
             data_dir: self.data_dir,

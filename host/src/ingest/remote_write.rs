@@ -10,10 +10,13 @@
 //!   Prometheus treats an empty value as no label at all;
 //! - names ending in `_total` are counters, and so are `_bucket` series with
 //!   an `le` label (remote write 1.0 sends no types); the rest are gauges;
-//! - stale markers (the NaN with bits `0x7ff0000000000002` Prometheus writes
-//!   when a series disappears) are skipped: neither stored nor refused;
-//! - other NaNs and infinities, and timestamps before 2000 or over an hour
-//!   ahead, are refused like every sample's;
+//! - NaN is Prometheus' "no value": stale markers (the NaN with bits
+//!   `0x7ff0000000000002` written when a series disappears) and summary
+//!   quantiles with no observations yet. Both are skipped and counted,
+//!   neither stored nor refused: refusing them would fail every batch of a
+//!   stock Prometheus, which logs a 400 as a non-recoverable error;
+//! - infinities, and timestamps before 2000 or over an hour ahead, are
+//!   refused like every sample's;
 //! - exemplars and metadata are ignored; native histograms are refused.
 
 use prost::Message;
@@ -87,8 +90,8 @@ pub struct RemoteWriteBatch {
     pub samples: Vec<Sample>,
     /// Samples refused (native histogram samples included).
     pub rejected: usize,
-    /// Stale markers skipped.
-    pub stale: usize,
+    /// NaN samples (stale markers and other "no value"s) skipped.
+    pub no_value: usize,
     /// Why the first refused sample was refused.
     pub first_error: Option<String>,
 }
@@ -125,12 +128,8 @@ pub fn parse_remote_write(
         ..Default::default()
     };
     for ts in request.timeseries {
-        let live: Vec<&PromSample> = ts
-            .samples
-            .iter()
-            .filter(|s| s.value.to_bits() != STALE_NAN_BITS)
-            .collect();
-        batch.stale += ts.samples.len() - live.len();
+        let live: Vec<&PromSample> = ts.samples.iter().filter(|s| !s.value.is_nan()).collect();
+        batch.no_value += ts.samples.len() - live.len();
         let series = series(&ts.labels);
         if !ts.histograms.is_empty() {
             let name = series.as_ref().map_or("?", |(name, ..)| name.as_str());
@@ -235,7 +234,7 @@ mod tests {
     }
 
     /// Decodes a request and renders `<series> <kind> <value>` lines, then
-    /// `stale <n>` and `rejected <n>: <first reason>` when there are any.
+    /// `no value <n>` and `rejected <n>: <first reason>` when there are any.
     fn check(timeseries: Vec<TimeSeries>) -> Vec<String> {
         let batch = parse_remote_write(&encode(timeseries), LIMIT, NOW).unwrap();
         let mut lines: Vec<String> = batch
@@ -243,8 +242,8 @@ mod tests {
             .iter()
             .map(|s| format!("{} {} {}", s.series_key(), s.kind.as_str(), s.value))
             .collect();
-        if batch.stale > 0 {
-            lines.push(format!("stale {}", batch.stale));
+        if batch.no_value > 0 {
+            lines.push(format!("no value {}", batch.no_value));
         }
         if let Some(e) = batch.first_error {
             lines.push(format!("rejected {}: {e}", batch.rejected));
@@ -287,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_markers_are_skipped_and_other_nans_refused() {
+    fn nans_are_skipped_and_infinities_refused() {
         let stale = f64::from_bits(STALE_NAN_BITS);
         let out = check(vec![
             series(&[("__name__", "up")], &[1.0, stale]),
@@ -302,8 +301,8 @@ mod tests {
             out,
             [
                 "up gauge 1",
-                "stale 2",
-                "rejected 2: value NaN of `rpc_duration_seconds` is not a finite number",
+                "no value 3",
+                "rejected 1: value inf of `inf` is not a finite number",
             ]
         );
     }

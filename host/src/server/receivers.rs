@@ -177,7 +177,7 @@ pub async fn remote_write(
     tracing::debug!(
         stored,
         rejected = batch.rejected,
-        stale = batch.stale,
+        no_value = batch.no_value,
         "remote write stored"
     );
     if let Some(first) = batch.first_error {

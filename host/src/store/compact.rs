@@ -8,11 +8,19 @@
 //! and constant timestamp deltas. Rollups are updated from the moved rows
 //! only (never recomputed from the raw tables); a late sample whose minute
 //! was already rolled up is merged into that minute's row.
+//!
+//! Ten-minute chunks leave each series in runs of 600 points (at a 1 s
+//! tick; 120 at 5 s), shorter than DuckDB's compression groups (2,048
+//! values for bit-packing, 1,024 for ALP): every group then spans several
+//! series and pays for the jumps between them. So once a day the previous
+//! day's chunks are merged into one, sorted by series: runs of a whole day.
+//! All of this runs on the maintenance thread's own connection, so appends
+//! and queries go on meanwhile: compaction moves only head rows its snapshot
+//! sees, and the merge touches only compacted rows of a closed day.
 
-use duckdb::params;
+use duckdb::{Connection, params};
 
 use super::StoreError;
-use super::db::Database;
 use super::schema::VALUE;
 
 /// What one compaction did.
@@ -33,68 +41,100 @@ pub struct RetentionCutoffs {
     pub hour: i64,
 }
 
-impl Database {
-    /// Moves every head sample older than `cutoff_ms` into a sorted chunk
-    /// and into the rollups. Either all of it happens or none does.
-    pub fn compact(&mut self, cutoff_ms: i64) -> Result<Compaction, StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        let moved = tx.execute(
-            &format!(
-                "CREATE TEMP TABLE moving AS
-                 SELECT x.series_id, x.ts, x.ivalue, x.fvalue, {VALUE} AS v
-                 FROM samples_head x JOIN series s ON s.id = x.series_id
-                 WHERE x.ts < ?"
-            ),
-            params![cutoff_ms],
-        )?;
-        if moved > 0 {
-            tx.execute_batch(
-                "INSERT INTO samples_compact
-                   SELECT series_id, ts, ivalue, fvalue FROM moving ORDER BY series_id, ts;
-                 CREATE TEMP TABLE partial_1m AS
-                   SELECT series_id, ts // 60000 * 60000 AS bucket, min(v) AS min, max(v) AS max,
-                          sum(v) AS sum, count(*)::INTEGER AS count, arg_max(v, ts) AS last,
-                          max(ts) AS last_ts
-                   FROM moving GROUP BY series_id, bucket;
-                 CREATE TEMP TABLE partial_1h AS
-                   SELECT series_id, bucket // 3600000 * 3600000 AS hour, min(min) AS min,
-                          max(max) AS max, sum(sum) AS sum, sum(count)::INTEGER AS count,
-                          arg_max(last, last_ts) AS last, max(last_ts) AS last_ts
-                   FROM partial_1m GROUP BY series_id, hour;",
-            )?;
-            merge(&tx, "partial_1m", "rollup_1m")?;
-            tx.execute_batch("ALTER TABLE partial_1h RENAME COLUMN hour TO bucket;")?;
-            merge(&tx, "partial_1h", "rollup_1h")?;
-            tx.execute("DELETE FROM samples_head WHERE ts < ?", params![cutoff_ms])?;
-            tx.execute_batch("DROP TABLE partial_1m; DROP TABLE partial_1h;")?;
-        }
-        tx.execute_batch("DROP TABLE moving;")?;
-        tx.commit()?;
-        Ok(Compaction {
-            moved: moved as u64,
-        })
-    }
+/// Most head rows one compaction transaction moves. Sorting and folding a
+/// slice happens in DuckDB's memory budget (see db.rs); a backlog, such as
+/// an hour of history posted at once, is moved in several slices.
+const MAX_ROWS_PER_SLICE: i64 = 250_000;
 
-    /// Deletes what each tier keeps no longer; returns the raw samples deleted.
-    /// Compact first, or expired head samples wait for the next sweep.
-    pub fn apply_retention(&self, cutoffs: RetentionCutoffs) -> Result<usize, StoreError> {
-        let conn = self.conn();
-        // Only compacted samples: a head sample is deleted after compaction
-        // has folded it into the rollups, never before.
-        let raw = conn.execute(
-            "DELETE FROM samples_compact WHERE ts < ?",
-            params![cutoffs.raw],
+/// Moves every head sample older than `cutoff_ms` into sorted chunks and
+/// into the rollups, on the maintenance connection, oldest first in slices
+/// of at most [`MAX_ROWS_PER_SLICE`] rows, each slice all or nothing.
+pub fn compact(conn: &mut Connection, cutoff_ms: i64) -> Result<Compaction, StoreError> {
+    let mut moved = 0;
+    loop {
+        let first: Option<i64> = conn.query_row(
+            "SELECT min(ts) FROM samples_head WHERE ts < ?",
+            params![cutoff_ms],
+            |r| r.get(0),
         )?;
-        conn.execute(
-            "DELETE FROM rollup_1m WHERE bucket < ?",
-            params![cutoffs.minute],
-        )?;
-        conn.execute(
-            "DELETE FROM rollup_1h WHERE bucket < ?",
-            params![cutoffs.hour],
-        )?;
-        Ok(raw)
+        let Some(first) = first else {
+            break;
+        };
+        let mut end = cutoff_ms;
+        loop {
+            let rows: i64 = conn.query_row(
+                "SELECT count(*) FROM samples_head WHERE ts < ?",
+                params![end],
+                |r| r.get(0),
+            )?;
+            // Halving stops at one millisecond's worth, however many rows.
+            if rows <= MAX_ROWS_PER_SLICE || end - first <= 1 {
+                break;
+            }
+            end = first + (end - first) / 2;
+        }
+        moved += compact_slice(conn, end)?;
     }
+    Ok(Compaction { moved })
+}
+
+/// Moves every head sample older than `end_ms` in one transaction.
+/// Appends go on meanwhile on the store's own connection: they add head
+/// rows this transaction's snapshot does not see, so it neither moves nor
+/// deletes them (they wait for the next compaction).
+fn compact_slice(conn: &mut Connection, end_ms: i64) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let moved = tx.execute(
+        "INSERT INTO samples_compact
+         SELECT series_id, ts, ivalue, fvalue FROM samples_head WHERE ts < ?
+         ORDER BY series_id, ts",
+        params![end_ms],
+    )?;
+    if moved > 0 {
+        tx.execute(
+            &format!(
+                "CREATE TEMP TABLE partial_1m AS
+                 SELECT x.series_id, x.ts // 60000 * 60000 AS bucket, min({VALUE}) AS min,
+                        max({VALUE}) AS max, sum({VALUE}) AS sum, count(*)::INTEGER AS count,
+                        arg_max({VALUE}, x.ts) AS last, max(x.ts) AS last_ts
+                 FROM samples_head x JOIN series s ON s.id = x.series_id
+                 WHERE x.ts < ? GROUP BY x.series_id, 2"
+            ),
+            params![end_ms],
+        )?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE partial_1h AS
+               SELECT series_id, bucket // 3600000 * 3600000 AS bucket, min(min) AS min,
+                      max(max) AS max, sum(sum) AS sum, sum(count)::INTEGER AS count,
+                      arg_max(last, last_ts) AS last, max(last_ts) AS last_ts
+               FROM partial_1m GROUP BY series_id, 2;",
+        )?;
+        merge(&tx, "partial_1m", "rollup_1m")?;
+        merge(&tx, "partial_1h", "rollup_1h")?;
+        tx.execute("DELETE FROM samples_head WHERE ts < ?", params![end_ms])?;
+        tx.execute_batch("DROP TABLE partial_1m; DROP TABLE partial_1h;")?;
+    }
+    tx.commit()?;
+    Ok(moved as u64)
+}
+
+/// Deletes what each tier keeps no longer; returns the raw samples deleted.
+/// Only compacted samples are deleted: a head sample leaves after
+/// compaction has folded it into the rollups, never before.
+pub fn apply_retention(conn: &Connection, cutoffs: RetentionCutoffs) -> Result<usize, StoreError> {
+    let raw = conn.execute(
+        "DELETE FROM samples_compact WHERE ts < ?",
+        params![cutoffs.raw],
+    )?;
+    conn.execute(
+        "DELETE FROM rollup_1m WHERE bucket < ?",
+        params![cutoffs.minute],
+    )?;
+    conn.execute(
+        "DELETE FROM rollup_1h WHERE bucket < ?",
+        params![cutoffs.hour],
+    )?;
+    Ok(raw)
 }
 
 /// Adds the partial aggregates in `partial` to `rollup`: buckets the rollup
@@ -131,4 +171,55 @@ fn merge(tx: &duckdb::Transaction<'_>, partial: &str, rollup: &str) -> Result<()
          DROP TABLE merged;"
     ))?;
     Ok(())
+}
+
+/// Series per merge step: a step sorts one range of series' day (about
+/// 5 M samples for 64 series at 1 s) within DuckDB's memory limit.
+const MERGE_SERIES_PER_STEP: i64 = 64;
+
+/// Rewrites the compacted samples of `[start_ms, end_ms)` as one chunk
+/// sorted by series, on the maintenance connection, a range of series at a
+/// time (each step its own transaction, so a day of thousands of series
+/// never has to fit in memory at once). Returns the samples rewritten.
+pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<u64, StoreError> {
+    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT min(series_id), max(series_id) FROM samples_compact WHERE ts >= ? AND ts < ?",
+        params![start_ms, end_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(0);
+    };
+    let mut rewritten = 0;
+    let mut first = lo;
+    while first <= hi {
+        let last = first + MERGE_SERIES_PER_STEP - 1;
+        let tx = conn.transaction()?;
+        // Rows appended by this step get higher row ids than every row it
+        // found, which is how the old copies are told apart afterwards.
+        let before: Option<i64> =
+            tx.query_row("SELECT max(rowid) FROM samples_compact", [], |r| r.get(0))?;
+        let moved = tx.execute(
+            "INSERT INTO samples_compact
+             SELECT series_id, ts, ivalue, fvalue FROM samples_compact
+             WHERE ts >= ? AND ts < ? AND series_id BETWEEN ? AND ?
+             ORDER BY series_id, ts",
+            params![start_ms, end_ms, first, last],
+        )?;
+        tx.execute(
+            "DELETE FROM samples_compact
+             WHERE rowid <= ? AND ts >= ? AND ts < ? AND series_id BETWEEN ? AND ?",
+            params![before.unwrap_or(-1), start_ms, end_ms, first, last],
+        )?;
+        tx.commit()?;
+        rewritten += moved as u64;
+        first = last + 1;
+    }
+    // Reclaims the old chunks' blocks now rather than at the next automatic
+    // checkpoint; if an append is in flight DuckDB declines, and the
+    // automatic checkpoint does it later.
+    if let Err(e) = conn.execute_batch("CHECKPOINT") {
+        tracing::debug!("checkpoint after the day merge deferred: {e}");
+    }
+    Ok(rewritten)
 }

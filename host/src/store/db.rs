@@ -16,7 +16,12 @@ pub const MAX_QUERY_POINTS: usize = 2_000_000;
 
 /// DuckDB's memory budget. Left alone it takes 80 % of RAM; a monitor must
 /// stay small next to what it monitors.
-const DUCKDB_MEMORY_LIMIT: &str = "128MB";
+const DUCKDB_MEMORY_LIMIT: &str = "48MB";
+/// WAL size that triggers a checkpoint. Appended rows stay in pinned memory
+/// until a checkpoint writes them to the file; at DuckDB's default (16 MB
+/// of WAL) a burst of ingest outgrew the memory budget above and appends
+/// failed with "could not allocate block".
+const WAL_AUTOCHECKPOINT: &str = "4MB";
 /// DuckDB worker threads: the machine has two cores and the monitor must
 /// not compete with the workload for both.
 const DUCKDB_THREADS: i64 = 1;
@@ -46,7 +51,8 @@ impl Database {
             .map_err(|e| StoreError::open(path, e))?;
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| StoreError::open(path, e))?;
-        conn.execute_batch(super::schema::CREATE)
+        conn.execute_batch(&format!("SET wal_autocheckpoint = '{WAL_AUTOCHECKPOINT}';"))
+            .and_then(|()| conn.execute_batch(super::schema::CREATE))
             .and_then(|()| migrate(&conn))
             .map_err(|e| StoreError::open(path, e))?;
         let mut db = Self {
@@ -326,6 +332,23 @@ impl Database {
         Ok(out)
     }
 
+    /// A second connection to the same database, for the maintenance thread.
+    pub fn second_connection(&self) -> Result<Connection, StoreError> {
+        Ok(self.conn.try_clone()?)
+    }
+
+    /// Bytes of the database file's blocks that hold data. Blocks freed
+    /// by compaction and merges stay in the file and are reused by later
+    /// data, so the file is larger than this by at most about a day of chunks.
+    pub fn used_bytes(&self) -> Result<u64, StoreError> {
+        let (block_size, used): (i64, i64) = self.conn.query_row(
+            "SELECT block_size, used_blocks FROM pragma_database_size()",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((block_size * used) as u64)
+    }
+
     /// Writes the write-ahead log into the database file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn.execute_batch("CHECKPOINT")?;
@@ -343,11 +366,6 @@ impl Database {
     /// The connection, for the other store modules.
     pub(super) fn conn(&self) -> &Connection {
         &self.conn
-    }
-
-    /// The connection, to open a transaction.
-    pub(super) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 
     /// The id of every stored series of `metric` whose labels include `selector`.

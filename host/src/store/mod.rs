@@ -1,8 +1,10 @@
 //! The embedded DuckDB store. Nothing else in the host opens DuckDB.
 //!
-//! One dedicated thread owns the connection and serves commands from a
+//! One dedicated thread owns the main connection and serves commands from a
 //! channel, so appends are serialised (one transaction each) and async code
-//! never blocks on DuckDB.
+//! never blocks on DuckDB. A second thread with its own connection does the
+//! maintenance (compaction, the daily merge, retention), so appends and
+//! queries never wait for it.
 
 mod compact;
 mod db;
@@ -127,9 +129,8 @@ enum Command {
         Option<String>,
         oneshot::Sender<Result<Vec<SeriesInfo>, StoreError>>,
     ),
-    Compact(i64, oneshot::Sender<Result<Compaction, StoreError>>),
-    Retention(RetentionCutoffs, oneshot::Sender<Result<usize, StoreError>>),
     Checkpoint(oneshot::Sender<Result<(), StoreError>>),
+    UsedBytes(oneshot::Sender<Result<u64, StoreError>>),
     Count(oneshot::Sender<Result<u64, StoreError>>),
     Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
     Since(i64, oneshot::Sender<Result<Vec<Sample>, StoreError>>),
@@ -143,10 +144,21 @@ enum Command {
     Close(oneshot::Sender<Result<(), StoreError>>),
 }
 
+/// Work for the maintenance thread, which has its own connection so that
+/// appends and queries never wait for it.
+enum Maintenance {
+    Compact(i64, oneshot::Sender<Result<Compaction, StoreError>>),
+    Merge(i64, i64, oneshot::Sender<Result<u64, StoreError>>),
+    Retention(RetentionCutoffs, oneshot::Sender<Result<usize, StoreError>>),
+    /// Drop the connection (the database closes only when every connection has).
+    Stop(oneshot::Sender<()>),
+}
+
 /// Handle to the store thread; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     commands: mpsc::Sender<Command>,
+    maintenance: mpsc::Sender<Maintenance>,
     path: PathBuf,
 }
 
@@ -161,12 +173,22 @@ impl Store {
         })?;
         let path = data_dir.join(DATABASE_FILE);
         let db = Database::open(&path)?;
+        let maintenance_conn = db.second_connection()?;
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         std::thread::Builder::new()
             .name("perfwatch-store".into())
             .spawn(move || serve(db, receiver))
             .expect("spawning the store thread");
-        Ok(Self { commands, path })
+        let (maintenance, requests) = mpsc::channel::<Maintenance>(4);
+        std::thread::Builder::new()
+            .name("perfwatch-store-maintenance".into())
+            .spawn(move || maintain(maintenance_conn, requests))
+            .expect("spawning the maintenance thread");
+        Ok(Self {
+            commands,
+            maintenance,
+            path,
+        })
     }
 
     /// Stores samples in one transaction; `Ok` means they are durable.
@@ -228,14 +250,28 @@ impl Store {
 
     /// Moves head samples older than `cutoff_ms` into sorted chunks and the rollups.
     pub async fn compact(&self, cutoff_ms: i64) -> Result<Compaction, StoreError> {
-        self.request(|reply| Command::Compact(cutoff_ms, reply))
+        self.maintain(|reply| Maintenance::Compact(cutoff_ms, reply))
+            .await
+    }
+
+    /// Rewrites the compacted samples of `[start_ms, end_ms)` (a closed
+    /// day) as one series-sorted chunk, on the merge thread; appends and
+    /// queries go on meanwhile. Returns the samples rewritten.
+    pub async fn merge(&self, start_ms: i64, end_ms: i64) -> Result<u64, StoreError> {
+        self.maintain(|reply| Maintenance::Merge(start_ms, end_ms, reply))
             .await
     }
 
     /// Deletes each tier's data past its cut-off; returns raw samples deleted.
     pub async fn apply_retention(&self, cutoffs: RetentionCutoffs) -> Result<usize, StoreError> {
-        self.request(|reply| Command::Retention(cutoffs, reply))
+        self.maintain(|reply| Maintenance::Retention(cutoffs, reply))
             .await
+    }
+
+    /// Bytes of the database's blocks that hold data (see [`Store::size_bytes`]
+    /// for the files, free blocks included).
+    pub async fn used_bytes(&self) -> Result<u64, StoreError> {
+        self.request(Command::UsedBytes).await
     }
 
     /// Writes the log into the database file (what a clean shutdown does).
@@ -283,6 +319,10 @@ impl Store {
     /// Closes the database (checkpointing the log) and stops the thread;
     /// later requests on any clone fail with [`StoreError::Closed`].
     pub async fn close(&self) -> Result<(), StoreError> {
+        let (done, stopped) = oneshot::channel();
+        if self.maintenance.send(Maintenance::Stop(done)).await.is_ok() {
+            let _ = stopped.await;
+        }
         self.request(Command::Close).await
     }
 
@@ -296,6 +336,18 @@ impl Store {
             .sum()
     }
 
+    async fn maintain<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Maintenance,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.maintenance
+            .send(request(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
     async fn request<T>(
         &self,
         command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
@@ -306,6 +358,28 @@ impl Store {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn maintain(mut conn: duckdb::Connection, mut requests: mpsc::Receiver<Maintenance>) {
+    while let Some(request) = requests.blocking_recv() {
+        // A dropped reply means the caller gave up; the work is done anyway.
+        match request {
+            Maintenance::Compact(cutoff, reply) => {
+                let _ = reply.send(compact::compact(&mut conn, cutoff));
+            }
+            Maintenance::Merge(start, end, reply) => {
+                let _ = reply.send(compact::merge_range(&mut conn, start, end));
+            }
+            Maintenance::Retention(cutoffs, reply) => {
+                let _ = reply.send(compact::apply_retention(&conn, cutoffs));
+            }
+            Maintenance::Stop(done) => {
+                drop(conn);
+                let _ = done.send(());
+                return;
+            }
+        }
     }
 }
 
@@ -338,14 +412,11 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             Command::SeriesList(metric, reply) => {
                 let _ = reply.send(db.series_list(metric.as_deref()));
             }
-            Command::Compact(cutoff, reply) => {
-                let _ = reply.send(db.compact(cutoff));
-            }
-            Command::Retention(cutoffs, reply) => {
-                let _ = reply.send(db.apply_retention(cutoffs));
-            }
             Command::Checkpoint(reply) => {
                 let _ = reply.send(db.checkpoint());
+            }
+            Command::UsedBytes(reply) => {
+                let _ = reply.send(db.used_bytes());
             }
             Command::Count(reply) => {
                 let _ = reply.send(db.sample_count());

@@ -370,3 +370,30 @@ async fn latest_values_and_label_selection() {
         .await;
     assert!(matches!(too_fine, Err(StoreError::TooManySteps { .. })));
 }
+
+#[tokio::test]
+async fn merging_a_day_keeps_every_sample_and_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    two_hours(&store).await;
+    // Twelve 10-minute chunks, as the host's compaction makes them.
+    for chunk in 1..=12 {
+        store.compact(chunk * 600_000).await.unwrap();
+    }
+    let before = store.query("app.load", 0, 7_200_000).await.unwrap();
+    let hourly = range("app.load", 0, 7_200_000, 3_600_000, Aggregation::Avg);
+    let rolled_before = store.query_range(hourly.clone()).await.unwrap();
+    assert_eq!(store.merge(0, 86_400_000).await.unwrap(), 720);
+    let after = store.query("app.load", 0, 7_200_000).await.unwrap();
+    assert_eq!(after.series[0].points, before.series[0].points);
+    let rolled_after = store.query_range(hourly).await.unwrap();
+    assert_eq!(
+        rolled_after.series[0].points,
+        rolled_before.series[0].points
+    );
+    assert_eq!(store.sample_count().await.unwrap(), 720);
+    // Closing stops the merge thread too, so the file can be opened again.
+    store.close().await.unwrap();
+    let reopened = Store::open(dir.path()).unwrap();
+    assert_eq!(reopened.sample_count().await.unwrap(), 720);
+}
