@@ -544,15 +544,29 @@ fn histogram_samples(
         )?);
     }
     let labels = cx.labels(&p.attributes, None)?;
+    count_and_sum(cx, labels, p.count, p.sum, ts, &mut samples)?;
+    Ok(samples)
+}
+
+/// The `<name>_count` and (when there is one) `<name>_sum` counters of a
+/// histogram or summary point.
+fn count_and_sum(
+    cx: &MetricContext<'_>,
+    labels: Labels,
+    count: u64,
+    sum: Option<f64>,
+    ts: i64,
+    samples: &mut Vec<Sample>,
+) -> Result<(), String> {
     samples.push(cx.sample(
         cx.suffixed("_count")?,
-        p.count as f64,
+        count as f64,
         "",
         MetricKind::Counter,
         labels.clone(),
         ts,
     )?);
-    if let Some(sum) = p.sum {
+    if let Some(sum) = sum {
         samples.push(cx.sample(
             cx.suffixed("_sum")?,
             sum,
@@ -562,7 +576,7 @@ fn histogram_samples(
             ts,
         )?);
     }
-    Ok(samples)
+    Ok(())
 }
 
 fn summary_samples(cx: &MetricContext<'_>, p: &SummaryDataPoint) -> Result<Vec<Sample>, String> {
@@ -579,22 +593,7 @@ fn summary_samples(cx: &MetricContext<'_>, p: &SummaryDataPoint) -> Result<Vec<S
         )?);
     }
     let labels = cx.labels(&p.attributes, None)?;
-    samples.push(cx.sample(
-        cx.suffixed("_count")?,
-        p.count as f64,
-        "",
-        MetricKind::Counter,
-        labels.clone(),
-        ts,
-    )?);
-    samples.push(cx.sample(
-        cx.suffixed("_sum")?,
-        p.sum,
-        &cx.unit,
-        MetricKind::Counter,
-        labels,
-        ts,
-    )?);
+    count_and_sum(cx, labels, p.count, Some(p.sum), ts, &mut samples)?;
     Ok(samples)
 }
 
