@@ -13,7 +13,8 @@
 //! tick; 120 at 5 s), shorter than DuckDB's compression groups (2,048
 //! values for bit-packing, 1,024 for ALP): every group then spans several
 //! series and pays for the jumps between them. So once a day the previous
-//! day's chunks are merged into one, sorted by series: runs of a whole day.
+//! day's chunks are merged into one, sorted by series: runs of a whole day
+//! (the day's 1-minute rollups likewise).
 //! All of this runs on the maintenance thread's own connection, so appends
 //! and queries go on meanwhile: compaction moves only head rows its snapshot
 //! sees, and the merge touches only compacted rows of a closed day.
@@ -173,6 +174,37 @@ fn merge(tx: &duckdb::Transaction<'_>, partial: &str, rollup: &str) -> Result<()
     Ok(())
 }
 
+/// Rewrites the rows of `table` whose `time` column is in `[from, to)` and
+/// whose series is in `[first, last]`, sorted by series and time; returns
+/// how many. Rows appended here get higher row ids than every row found,
+/// which is how the old copies are told apart and deleted.
+fn rewrite_sorted(
+    tx: &duckdb::Transaction<'_>,
+    table: &str,
+    time: &str,
+    (from, to): (i64, i64),
+    (first, last): (i64, i64),
+) -> Result<u64, StoreError> {
+    let before: Option<i64> =
+        tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
+    let moved = tx.execute(
+        &format!(
+            "INSERT INTO {table} SELECT * FROM {table}
+             WHERE {time} >= ? AND {time} < ? AND series_id BETWEEN ? AND ?
+             ORDER BY series_id, {time}"
+        ),
+        params![from, to, first, last],
+    )?;
+    tx.execute(
+        &format!(
+            "DELETE FROM {table}
+             WHERE rowid <= ? AND {time} >= ? AND {time} < ? AND series_id BETWEEN ? AND ?"
+        ),
+        params![before.unwrap_or(-1), from, to, first, last],
+    )?;
+    Ok(moved as u64)
+}
+
 /// Series per merge step: a step sorts one range of series' day (about
 /// 5 M samples for 64 series at 1 s) within DuckDB's memory limit.
 const MERGE_SERIES_PER_STEP: i64 = 64;
@@ -195,24 +227,23 @@ pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<
     while first <= hi {
         let last = first + MERGE_SERIES_PER_STEP - 1;
         let tx = conn.transaction()?;
-        // Rows appended by this step get higher row ids than every row it
-        // found, which is how the old copies are told apart afterwards.
-        let before: Option<i64> =
-            tx.query_row("SELECT max(rowid) FROM samples_compact", [], |r| r.get(0))?;
-        let moved = tx.execute(
-            "INSERT INTO samples_compact
-             SELECT series_id, ts, ivalue, fvalue FROM samples_compact
-             WHERE ts >= ? AND ts < ? AND series_id BETWEEN ? AND ?
-             ORDER BY series_id, ts",
-            params![start_ms, end_ms, first, last],
+        // The 1-minute rollups were appended a few rows per series at a
+        // time too; they are rewritten the same way.
+        rewrite_sorted(
+            &tx,
+            "rollup_1m",
+            "bucket",
+            (start_ms, end_ms),
+            (first, last),
         )?;
-        tx.execute(
-            "DELETE FROM samples_compact
-             WHERE rowid <= ? AND ts >= ? AND ts < ? AND series_id BETWEEN ? AND ?",
-            params![before.unwrap_or(-1), start_ms, end_ms, first, last],
+        rewritten += rewrite_sorted(
+            &tx,
+            "samples_compact",
+            "ts",
+            (start_ms, end_ms),
+            (first, last),
         )?;
         tx.commit()?;
-        rewritten += moved as u64;
         first = last + 1;
     }
     // Reclaims the old chunks' blocks now rather than at the next automatic

@@ -383,7 +383,15 @@ async fn merging_a_day_keeps_every_sample_and_answer() {
     let before = store.query("app.load", 0, 7_200_000).await.unwrap();
     let hourly = range("app.load", 0, 7_200_000, 3_600_000, Aggregation::Avg);
     let rolled_before = store.query_range(hourly.clone()).await.unwrap();
+    let minutes = range("app.load", 0, 7_200_000, 60_000, Aggregation::Last);
+    let minutes_before = store.query_range(minutes.clone()).await.unwrap();
     assert_eq!(store.merge(0, 86_400_000).await.unwrap(), 720);
+    let minutes_after = store.query_range(minutes).await.unwrap();
+    assert_eq!(
+        minutes_after.series[0].points,
+        minutes_before.series[0].points
+    );
+    assert_eq!(minutes_after.series[0].points.len(), 120);
     let after = store.query("app.load", 0, 7_200_000).await.unwrap();
     assert_eq!(after.series[0].points, before.series[0].points);
     let rolled_after = store.query_range(hourly).await.unwrap();
