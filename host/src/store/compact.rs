@@ -212,8 +212,17 @@ const MERGE_SERIES_PER_STEP: i64 = 64;
 /// Rewrites the compacted samples of `[start_ms, end_ms)` as one chunk
 /// sorted by series, on the maintenance connection, a range of series at a
 /// time (each step its own transaction, so a day of thousands of series
-/// never has to fit in memory at once). Returns the samples rewritten.
+/// never has to fit in memory at once). A range merged before is left
+/// alone (a restart asks for yesterday again). Returns the samples rewritten.
 pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<u64, StoreError> {
+    let done: i64 = conn.query_row(
+        "SELECT count(*) FROM merged_ranges WHERE start_ms = ? AND end_ms = ?",
+        params![start_ms, end_ms],
+        |r| r.get(0),
+    )?;
+    if done > 0 {
+        return Ok(0);
+    }
     let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
         "SELECT min(series_id), max(series_id) FROM samples_compact WHERE ts >= ? AND ts < ?",
         params![start_ms, end_ms],
@@ -246,6 +255,10 @@ pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<
         tx.commit()?;
         first = last + 1;
     }
+    conn.execute(
+        "INSERT INTO merged_ranges VALUES (?, ?)",
+        params![start_ms, end_ms],
+    )?;
     // Reclaims the old chunks' blocks now rather than at the next automatic
     // checkpoint; if an append is in flight DuckDB declines, and the
     // automatic checkpoint does it later.

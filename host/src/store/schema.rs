@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS samples_compact (
     ivalue    BIGINT,
     fvalue    DOUBLE
 );
+-- Ranges the daily merge has rewritten, so a restart does not redo them.
+CREATE TABLE IF NOT EXISTS merged_ranges (
+    start_ms BIGINT NOT NULL,
+    end_ms   BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rollup_1m (
     series_id INTEGER NOT NULL,
     bucket    BIGINT  NOT NULL, -- start of the minute, epoch ms

@@ -392,6 +392,11 @@ async fn merging_a_day_keeps_every_sample_and_answer() {
         minutes_before.series[0].points
     );
     assert_eq!(minutes_after.series[0].points.len(), 120);
+    assert_eq!(
+        store.merge(0, 86_400_000).await.unwrap(),
+        0,
+        "merged once only"
+    );
     let after = store.query("app.load", 0, 7_200_000).await.unwrap();
     assert_eq!(after.series[0].points, before.series[0].points);
     let rolled_after = store.query_range(hourly).await.unwrap();
