@@ -93,17 +93,26 @@ fn every_acknowledged_sample_survives_sigkill_mid_ingest() {
 
     let host = PerfwatchProcess::start(&config);
     for (writer, n) in acknowledged {
-        let answer = get(
-            host.addr,
-            &format!(
-                "/api/v1/query?metric=ingest.load&labels=writer={writer}&start=0&end={}",
-                base * 2
-            ),
-        )
-        .json();
+        let path = format!(
+            "/api/v1/query?metric=ingest.load&labels=writer={writer}&start=0&end={}",
+            base * 2
+        );
+        // Seen once in a full-suite run and not reproduced since: an answer
+        // without this writer's series right after the restart. Ask again for
+        // a few seconds, saying what came back, so a transient answer shows
+        // in the log while lost data still fails below.
+        let mut answer = get(host.addr, &path).json();
+        for _ in 0..20 {
+            if answer["series"][0]["points"].is_array() {
+                break;
+            }
+            eprintln!("writer {writer}: no points yet after restart: {answer}");
+            std::thread::sleep(Duration::from_millis(500));
+            answer = get(host.addr, &path).json();
+        }
         let points = answer["series"][0]["points"]
             .as_array()
-            .expect("points")
+            .unwrap_or_else(|| panic!("writer {writer}: no points after restart: {answer}"))
             .clone();
         assert!(
             points.len() as i64 >= n,

@@ -4,8 +4,19 @@
 //!
 //! Each sample is validated on its own: one bad sample is reported by its
 //! index and never costs the valid samples of the same batch.
+//!
+//! Two paths read a sample. The fast one deserializes a well-formed sample
+//! straight into typed fields. Building a `serde_json::Value` tree for every
+//! sample made the allocator the largest cost of ingestion. Anything the
+//! fast path cannot take (a wrong type, an unknown field, an unknown kind)
+//! goes through the `Value` path, which names the problem. So the answers
+//! are the same either way, and only their speed differs.
 
-use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::checks;
@@ -49,6 +60,95 @@ pub struct ParsedBatch {
 /// Parses a request body. `now_ms` stamps samples without a timestamp and
 /// bounds how far ahead a timestamp may be.
 pub fn parse_json_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchError> {
+    let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(body) else {
+        // Not an array of JSON values: the tree path says what it is.
+        return parse_as_tree(body, now_ms);
+    };
+    if items.len() > MAX_BATCH_SAMPLES {
+        return Err(BatchError::TooMany { count: items.len() });
+    }
+    let mut batch = ParsedBatch {
+        samples: Vec::with_capacity(items.len()),
+        rejected: Vec::new(),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let typed = serde_json::from_str::<TypedSample>(item.get()).ok();
+        let parsed = match typed.and_then(|typed| typed_sample(typed, now_ms)) {
+            Some(parsed) => parsed,
+            None => match serde_json::from_str::<Value>(item.get()) {
+                Ok(value) => parse_sample(value, now_ms),
+                // Splitting does not check numbers (`1e999`); the tree path
+                // refuses the body as it always has.
+                Err(_) => return parse_as_tree(body, now_ms),
+            },
+        };
+        match parsed {
+            Ok(s) => batch.samples.push(s),
+            Err(error) => batch.rejected.push(Rejection { index, error }),
+        }
+    }
+    Ok(batch)
+}
+
+/// A well-formed sample, as the fast path reads it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypedSample<'a> {
+    #[serde(borrow)]
+    metric: Cow<'a, str>,
+    value: f64,
+    #[serde(default, borrow)]
+    unit: Option<Cow<'a, str>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    timestamp: Option<i64>,
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+}
+
+/// The checks of [`parse_sample`], in its order and with its messages, on
+/// typed fields; `None` sends the sample to the tree path (an unknown kind,
+/// whose message quotes the JSON value).
+fn typed_sample(typed: TypedSample<'_>, now_ms: i64) -> Option<Result<Sample, String>> {
+    let kind = match typed.kind.as_deref() {
+        None | Some("gauge") => MetricKind::Gauge,
+        Some("counter") => MetricKind::Counter,
+        Some(_) => return None,
+    };
+    Some((|| {
+        let metric = canonical_metric_name(&typed.metric).map_err(|e| e.to_string())?;
+        if !typed.value.is_finite() {
+            return Err(format!("`value` of `{metric}` is not a finite number"));
+        }
+        let unit = match typed.unit {
+            None => known_unit(&metric).unwrap_or_default().to_owned(),
+            Some(u) => checks::unit(&metric, u.into_owned())?,
+        };
+        let labels = match typed.labels {
+            None => Labels::new(),
+            Some(map) => {
+                Labels::try_from_pairs(map).map_err(|e| format!("`labels` of `{metric}`: {e}"))?
+            }
+        };
+        let timestamp_ms = match typed.timestamp {
+            None => now_ms,
+            Some(ts) => checks::timestamp(&metric, ts, now_ms)?,
+        };
+        Ok(Sample {
+            metric,
+            value: typed.value,
+            unit,
+            kind,
+            labels,
+            timestamp_ms,
+        })
+    })())
+}
+
+/// The whole body through `serde_json::Value`: for bodies that are not an
+/// array, so the error names what they are.
+fn parse_as_tree(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| BatchError::Malformed(e.to_string()))?;
     let items = match value {
