@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use perfwatch::store::{Aggregation, DATABASE_FILE, RangeQuery, Store};
+use perfwatch::store::{Aggregation, RangeQuery, Store};
 
 use crate::dataset::{Dataset, Shape};
 use crate::stats::{Timing, time_async};
@@ -82,10 +82,7 @@ async fn load(dataset: &Dataset, dir: &Path) -> anyhow::Result<Loaded> {
     store.checkpoint().await?;
     let live_bytes = store.used_bytes().await?;
     store.close().await?;
-    let bytes = std::fs::metadata(dir.join(DATABASE_FILE))?.len()
-        + std::fs::metadata(dir.join(format!("{DATABASE_FILE}.wal")))
-            .map(|m| m.len())
-            .unwrap_or(0);
+    let bytes = store.size_bytes();
     Ok(Loaded {
         bytes,
         elapsed,

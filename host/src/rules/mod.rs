@@ -26,6 +26,17 @@ use functions::Shared;
 pub use engine::hardened_engine;
 pub use functions::parse_duration_ms;
 
+/// The repository's `rules/`, for tests: from the `CARGO_MANIFEST_DIR` cargo
+/// sets when it runs them (clones at other paths share one target dir).
+#[cfg(test)]
+pub(crate) fn shipped_rules_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../rules")
+}
+
 /// A script problem, with where it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleError {

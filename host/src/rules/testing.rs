@@ -274,11 +274,7 @@ mod tests {
 
     #[test]
     fn every_shipped_rule_has_a_passing_test_table() {
-        let dir = Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
-        )
-        .join("../rules");
+        let dir = super::super::shipped_rules_dir();
         let (tables, untested) = discover(&dir);
         assert!(
             untested.is_empty(),

@@ -134,11 +134,7 @@ fn eval_is_not_available() {
 
 #[test]
 fn the_shipped_rules_compile_and_stay_quiet_on_an_idle_machine() {
-    let dir = Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
-    )
-    .join("../rules");
+    let dir = super::shipped_rules_dir();
     let mut window = SampleWindow::new();
     let idle = [
         ("system.cpuUsage", 3.0),

@@ -217,17 +217,10 @@ impl Database {
             let id: i32 = row.get(0)?;
             if current_id != Some(id) {
                 current_id = Some(id);
-                let labels: String = row.get(1)?;
-                let kind: String = row.get(3)?;
                 result.push(SeriesPoints {
-                    labels: serde_json::from_str(&labels)
-                        .map_err(|e| StoreError::Corrupt(format!("series {id} labels: {e}")))?,
+                    labels: labels_of(&row.get::<_, String>(1)?)?,
                     unit: row.get(2)?,
-                    kind: if kind == "counter" {
-                        MetricKind::Counter
-                    } else {
-                        MetricKind::Gauge
-                    },
+                    kind: kind_of(&row.get::<_, String>(3)?),
                     points: Vec::new(),
                 });
             }
@@ -251,18 +244,11 @@ impl Database {
         let mut rows = stmt.query(params![since_ms])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let labels: String = row.get(1)?;
-            let kind: String = row.get(3)?;
             out.push(Sample {
                 metric: row.get(0)?,
-                labels: serde_json::from_str(&labels)
-                    .map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?,
+                labels: labels_of(&row.get::<_, String>(1)?)?,
                 unit: row.get(2)?,
-                kind: if kind == "counter" {
-                    MetricKind::Counter
-                } else {
-                    MetricKind::Gauge
-                },
+                kind: kind_of(&row.get::<_, String>(3)?),
                 timestamp_ms: row.get(4)?,
                 value: row.get(5)?,
             });
@@ -381,6 +367,20 @@ impl Database {
         ids.sort_unstable();
         ids
     }
+}
+
+/// A series' kind as stored (`counter` or `gauge`).
+pub(super) fn kind_of(text: &str) -> MetricKind {
+    if text == "counter" {
+        MetricKind::Counter
+    } else {
+        MetricKind::Gauge
+    }
+}
+
+/// A series' labels as stored (canonical JSON).
+pub(super) fn labels_of(text: &str) -> Result<Labels, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))
 }
 
 /// Brings an older database to the current schema; see `schema::MIGRATE`.

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use super::StoreError;
-use super::db::Database;
+use super::db::{Database, kind_of, labels_of};
 use super::schema::{RAW, VALUE};
 use crate::model::{Labels, MetricKind, registered_metric};
 
@@ -158,18 +158,6 @@ pub struct LatestValue {
     pub unit: String,
     pub timestamp: i64,
     pub value: f64,
-}
-
-fn kind_of(text: &str) -> MetricKind {
-    if text == "counter" {
-        MetricKind::Counter
-    } else {
-        MetricKind::Gauge
-    }
-}
-
-fn labels_of(text: &str) -> Result<Labels, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))
 }
 
 fn id_list(ids: &[i32]) -> String {
