@@ -4,12 +4,15 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
 pub struct HostProcess {
     child: Child,
     addr: String,
+    /// Lines the host logged at ERROR level.
+    errors: Arc<Mutex<Vec<String>>>,
     /// Holds the config and data dir until the process is gone.
     _dir: tempfile::TempDir,
 }
@@ -38,7 +41,7 @@ impl HostProcess {
             .arg(&config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .with_context(|| {
                 format!(
@@ -46,6 +49,18 @@ impl HostProcess {
                     binary.display()
                 )
             })?;
+        // The host's error lines, for benchmarks to refuse a run in which
+        // the host failed (a figure measured while appends fail is no figure).
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().context("stderr")?;
+        let collected = errors.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("ERROR") {
+                    collected.lock().expect("errors lock").push(line);
+                }
+            }
+        });
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
         let addr = lines.find_map(|l| {
@@ -62,6 +77,7 @@ impl HostProcess {
         Ok(Self {
             child,
             addr,
+            errors,
             _dir: dir,
         })
     }
@@ -69,6 +85,17 @@ impl HostProcess {
     /// The process id (for its /proc entries).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Fails with the host's error lines, if it logged any.
+    pub fn ensure_no_errors(&self) -> anyhow::Result<()> {
+        let errors = self.errors.lock().expect("errors lock");
+        anyhow::ensure!(
+            errors.is_empty(),
+            "the host logged errors during the run:\n{}",
+            errors.join("\n")
+        );
+        Ok(())
     }
 
     /// `127.0.0.1:PORT`.

@@ -16,16 +16,21 @@ const LIVE_S: u64 = 60;
 const TICKS_PER_REQUEST: i64 = 5;
 const AIM_MIB: f64 = 64.0;
 
-/// Resident set of `pid` in MiB, from /proc.
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+/// One `/proc/{pid}/status` field in MiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/{pid}/status"))?;
+        .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/{pid}/status"))?;
     Ok(kb / 1024.0)
+}
+
+/// Resident set of `pid` in MiB.
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmRSS")
 }
 
 fn now_ms() -> i64 {
@@ -79,6 +84,7 @@ pub async fn run() -> anyhow::Result<String> {
         .build()?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_mib(pid)?;
+    let idle_file = status_mib(pid, "RssFile")?;
 
     let started = Instant::now();
     let history_start = (now_ms() / 1000 - HISTORY_S) * 1000;
@@ -102,6 +108,9 @@ pub async fn run() -> anyhow::Result<String> {
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
     let end = *readings.last().expect("live readings");
+    host.ensure_no_errors()?;
+    let end_anon = status_mib(pid, "RssAnon")?;
+    let end_file = status_mib(pid, "RssFile")?;
     let mut out = String::new();
     writeln!(out, "## Memory\n")?;
     writeln!(
@@ -115,7 +124,7 @@ pub async fn run() -> anyhow::Result<String> {
     writeln!(out, "| --- | --- | --- | --- |")?;
     writeln!(
         out,
-        "| host RSS after the hour of history and {LIVE_S} s live, {SERIES} series | {end:.1} MiB (peak {peak:.1} MiB) | idle host, no series: {idle:.1} MiB | ≤ {AIM_MIB:.0} MiB |"
+        "| host RSS after the hour of history and {LIVE_S} s live, {SERIES} series | {end:.1} MiB (peak {peak:.1} MiB): {end_anon:.1} MiB anonymous, {end_file:.1} MiB file-backed (the binary's pages) | idle host, no series: {idle:.1} MiB ({idle_file:.1} MiB file-backed) | ≤ {AIM_MIB:.0} MiB |"
     )?;
     writeln!(
         out,

@@ -202,7 +202,9 @@ fn start_perfwatch() -> anyhow::Result<HostProcess> {
 /// `POST /api/v1/metrics` of the real binary, fresh data dir.
 pub async fn perfwatch_json_rate(dataset: &Dataset, load: Load) -> anyhow::Result<Rate> {
     let host = start_perfwatch()?;
-    ingest::json_rate(host.addr(), dataset, load).await
+    let rate = ingest::json_rate(host.addr(), dataset, load).await?;
+    host.ensure_no_errors()?;
+    Ok(rate)
 }
 
 /// perfwatch's `POST /api/v1/write`, fresh data dir; `None` when this
@@ -216,7 +218,9 @@ pub async fn perfwatch_remote_write_rate(
     if !ingest::accepts_remote_write(&url).await? {
         return Ok(None);
     }
-    Ok(Some(ingest::remote_write_rate(&url, dataset, load).await?))
+    let rate = ingest::remote_write_rate(&url, dataset, load).await?;
+    host.ensure_no_errors()?;
+    Ok(Some(rate))
 }
 
 /// The median rate, and the failures of all runs if any.

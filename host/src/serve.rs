@@ -18,6 +18,7 @@ use crate::tick::Ticker;
 /// `config_path` is watched for `[[plugins]]` changes.
 pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let mut running = start(config, config_path).await?;
+    crate::memory::release_startup_pages();
     // One line on stdout that scripts and tests can wait for.
     println!("perfwatch listening on http://{}", running.addr);
     tokio::select! {

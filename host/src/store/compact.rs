@@ -79,6 +79,13 @@ pub fn compact(conn: &mut Connection, cutoff_ms: i64) -> Result<Compaction, Stor
     Ok(Compaction { moved })
 }
 
+/// A minute's sum, as exact as its values: scaled integers are summed as
+/// integers and divided once, so the sum of values with two decimals has
+/// two decimals (a sum of doubles such as 0.1 + 0.2 does not), which
+/// DuckDB's ALP stores in a third of the space.
+const EXACT_SUM: &str = "coalesce(sum(x.ivalue) / pow(10, coalesce(any_value(s.precision), 0)), 0)
+    + coalesce(sum(x.fvalue), 0)";
+
 /// Moves every head sample older than `end_ms` in one transaction.
 /// Appends go on meanwhile on the store's own connection: they add head
 /// rows this transaction's snapshot does not see, so it neither moves nor
@@ -96,7 +103,7 @@ fn compact_slice(conn: &mut Connection, end_ms: i64) -> Result<u64, StoreError> 
             &format!(
                 "CREATE TEMP TABLE partial_1m AS
                  SELECT x.series_id, x.ts // 60000 * 60000 AS bucket, min({VALUE}) AS min,
-                        max({VALUE}) AS max, sum({VALUE}) AS sum, count(*)::INTEGER AS count,
+                        max({VALUE}) AS max, {EXACT_SUM} AS sum, count(*)::INTEGER AS count,
                         arg_max({VALUE}, x.ts) AS last, max(x.ts) AS last_ts
                  FROM samples_head x JOIN series s ON s.id = x.series_id
                  WHERE x.ts < ? GROUP BY x.series_id, 2"

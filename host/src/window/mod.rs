@@ -1,9 +1,12 @@
 //! The in-memory window: recent points of every series. Rules, analysis
 //! and the dashboard read this, never DuckDB, on the tick's hot path.
 
-use std::collections::{HashMap, VecDeque};
+mod points;
+
+use std::collections::HashMap;
 
 use crate::model::{Sample, SeriesKey};
+use points::Points;
 
 /// How far back the window reaches. Rules look at minutes, not hours; the
 /// store answers anything older.
@@ -11,69 +14,58 @@ pub const WINDOW_SPAN_MS: i64 = 10 * 60 * 1000;
 /// Points kept per series at most, whatever the span: a client posting the
 /// same series thousands of times a second must not grow host memory.
 pub const MAX_POINTS_PER_SERIES: usize = 2048;
-
 /// Recent points of one series, in time order.
 #[derive(Debug, Default)]
 pub struct SeriesWindow {
     /// Unit of the values.
     pub unit: String,
-    points: VecDeque<(i64, f64)>,
+    points: Points,
 }
 
 impl SeriesWindow {
     /// The newest point.
     pub fn latest(&self) -> Option<(i64, f64)> {
-        self.points.back().copied()
+        self.points.latest()
     }
 
     /// Points with a timestamp in `[since_ms, ∞)`.
     pub fn since(&self, since_ms: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
-        let start = self.points.partition_point(|(t, _)| *t < since_ms);
-        self.points.range(start..).copied()
-    }
-
-    fn insert(&mut self, ts: i64, value: f64) {
-        match self.points.back() {
-            Some(&(last, _)) if ts < last => {
-                let at = self.points.partition_point(|(t, _)| *t <= ts);
-                self.points.insert(at, (ts, value));
-            }
-            Some(&(last, _)) if ts == last => {
-                // A second value for the same instant replaces the first.
-                *self.points.back_mut().expect("non-empty") = (ts, value);
-            }
-            _ => self.points.push_back((ts, value)),
-        }
-        while self.points.len() > MAX_POINTS_PER_SERIES {
-            self.points.pop_front();
-        }
-    }
-
-    fn evict_before(&mut self, cutoff_ms: i64) {
-        while self.points.front().is_some_and(|(t, _)| *t < cutoff_ms) {
-            self.points.pop_front();
-        }
+        self.points.since(since_ms)
     }
 }
 
 /// Every series' recent points.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SampleWindow {
     series: HashMap<SeriesKey, SeriesWindow>,
     /// The series of each metric: rules ask by metric, and scanning every
     /// series for each of a thousand rules would cost milliseconds a tick.
     by_metric: HashMap<String, Vec<SeriesKey>>,
+    /// Points before this were evicted by the last [`SampleWindow::evict`];
+    /// older ones arriving later (history posted with past timestamps) go
+    /// to the store only, or a backlog would fill every series to the cap.
+    floor_ms: i64,
+}
+
+impl Default for SampleWindow {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SampleWindow {
     /// An empty window.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            series: HashMap::new(),
+            by_metric: HashMap::new(),
+            floor_ms: i64::MIN,
+        }
     }
 
     /// Adds samples.
     pub fn insert_all<'a>(&mut self, samples: impl IntoIterator<Item = &'a Sample>) {
-        for s in samples {
+        for s in samples.into_iter().filter(|s| s.timestamp_ms >= self.floor_ms) {
             let key = s.series_key();
             let w = match self.series.get_mut(&key) {
                 Some(w) => w,
@@ -88,7 +80,7 @@ impl SampleWindow {
             if w.unit.is_empty() {
                 w.unit.clone_from(&s.unit);
             }
-            w.insert(s.timestamp_ms, s.value);
+            w.points.insert(s.timestamp_ms, s.value, MAX_POINTS_PER_SERIES);
         }
     }
 
@@ -96,9 +88,10 @@ impl SampleWindow {
     /// left with no points (they stopped reporting).
     pub fn evict(&mut self, now_ms: i64) {
         let cutoff = now_ms - WINDOW_SPAN_MS;
+        self.floor_ms = self.floor_ms.max(cutoff);
         let mut gone = Vec::new();
         self.series.retain(|key, w| {
-            w.evict_before(cutoff);
+            w.points.evict_before(cutoff);
             let keep = !w.points.is_empty();
             if !keep {
                 gone.push(key.clone());
@@ -215,5 +208,39 @@ mod tests {
             w.get(&key("a.b")).unwrap().since(0).count(),
             MAX_POINTS_PER_SERIES
         );
+    }
+
+    #[test]
+    fn points_older_than_the_last_eviction_are_not_held() {
+        let mut w = SampleWindow::new();
+        w.evict(WINDOW_SPAN_MS + 5000);
+        w.insert_all(&[
+            Sample::gauge("a.b", 1.0, 4999),
+            Sample::gauge("a.b", 2.0, 5000),
+        ]);
+        let s = w.get(&key("a.b")).unwrap();
+        assert_eq!(s.since(0).collect::<Vec<_>>(), vec![(5000, 2.0)]);
+    }
+
+    #[test]
+    fn a_burst_gives_its_memory_back_once_evicted() {
+        let mut w = SampleWindow::new();
+        let burst: Vec<_> = (0..2000).map(|t| Sample::gauge("a.b", 0.0, t)).collect();
+        w.insert_all(&burst);
+        w.evict(WINDOW_SPAN_MS + 1990);
+        let s = w.get(&key("a.b")).unwrap();
+        assert_eq!(s.since(0).count(), 10);
+        assert!(s.points.capacity() < 100, "{}", s.points.capacity());
+    }
+
+    #[test]
+    fn a_steady_series_is_not_rounded_up_to_a_power_of_two() {
+        let mut w = SampleWindow::new();
+        for t in 0..600 {
+            w.insert_all(&[Sample::gauge("a.b", 0.0, t * 1000)]);
+        }
+        let s = w.get(&key("a.b")).unwrap();
+        assert!(s.points.capacity() < 760, "{}", s.points.capacity());
+        assert_eq!(s.since(0).count(), 600);
     }
 }
