@@ -65,7 +65,10 @@ impl SampleWindow {
 
     /// Adds samples.
     pub fn insert_all<'a>(&mut self, samples: impl IntoIterator<Item = &'a Sample>) {
-        for s in samples.into_iter().filter(|s| s.timestamp_ms >= self.floor_ms) {
+        for s in samples
+            .into_iter()
+            .filter(|s| s.timestamp_ms >= self.floor_ms)
+        {
             let key = s.series_key();
             let w = match self.series.get_mut(&key) {
                 Some(w) => w,
@@ -80,7 +83,8 @@ impl SampleWindow {
             if w.unit.is_empty() {
                 w.unit.clone_from(&s.unit);
             }
-            w.points.insert(s.timestamp_ms, s.value, MAX_POINTS_PER_SERIES);
+            w.points
+                .insert(s.timestamp_ms, s.value, MAX_POINTS_PER_SERIES);
         }
     }
 

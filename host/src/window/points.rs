@@ -160,7 +160,13 @@ mod tests {
     #[test]
     fn out_of_order_and_repeated_instants_keep_time_order() {
         let mut p = Points::default();
-        for (t, v) in [(5000, 5.0), (3000, 3.0), (4000, 4.0), (3000, 3.5), (5000, 5.5)] {
+        for (t, v) in [
+            (5000, 5.0),
+            (3000, 3.0),
+            (4000, 4.0),
+            (3000, 3.5),
+            (5000, 5.5),
+        ] {
             p.insert(t, v, 100);
         }
         assert_eq!(all(&p), vec![(3000, 3.5), (4000, 4.0), (5000, 5.5)]);
