@@ -56,7 +56,10 @@ pub fn release_startup_pages() {
                 released += len;
             }
         }
-        tracing::debug!(mapped_bytes = released, "start-up pages of the binary released");
+        tracing::debug!(
+            mapped_bytes = released,
+            "start-up pages of the binary released"
+        );
     }
 }
 
@@ -92,9 +95,18 @@ mod tests {
             read_only_mapping_of(&line("r-xp", "/usr/bin/perfwatch"), exe),
             Some((0x55d0_a100_0000, 0x10000))
         );
-        assert_eq!(read_only_mapping_of(&line("rw-p", "/usr/bin/perfwatch"), exe), None);
-        assert_eq!(read_only_mapping_of(&line("r-xp", "/usr/lib/libc.so.6"), exe), None);
-        assert_eq!(read_only_mapping_of("7ffd0000-7ffd1000 rw-p 00000000 00:00 0", exe), None);
+        assert_eq!(
+            read_only_mapping_of(&line("rw-p", "/usr/bin/perfwatch"), exe),
+            None
+        );
+        assert_eq!(
+            read_only_mapping_of(&line("r-xp", "/usr/lib/libc.so.6"), exe),
+            None
+        );
+        assert_eq!(
+            read_only_mapping_of("7ffd0000-7ffd1000 rw-p 00000000 00:00 0", exe),
+            None
+        );
     }
 
     #[test]
