@@ -22,7 +22,7 @@
 use duckdb::{Connection, params};
 
 use super::StoreError;
-use super::schema::VALUE;
+use super::schema::{EXACT_SUM, VALUE};
 
 /// What one compaction did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,13 +78,6 @@ pub fn compact(conn: &mut Connection, cutoff_ms: i64) -> Result<Compaction, Stor
     }
     Ok(Compaction { moved })
 }
-
-/// A minute's sum, as exact as its values: scaled integers are summed as
-/// integers and divided once, so the sum of values with two decimals has
-/// two decimals (a sum of doubles such as 0.1 + 0.2 does not), which
-/// DuckDB's ALP stores in a third of the space.
-const EXACT_SUM: &str = "coalesce(sum(x.ivalue) / pow(10, coalesce(any_value(s.precision), 0)), 0)
-    + coalesce(sum(x.fvalue), 0)";
 
 /// Moves every head sample older than `end_ms` in one transaction.
 /// Appends go on meanwhile on the store's own connection: they add head

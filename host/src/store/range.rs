@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::db::{Database, kind_of, labels_of};
-use super::schema::{RAW, VALUE};
+use super::schema::{EXACT_SUM, RAW, VALUE};
 use crate::model::{Labels, MetricKind, registered_metric};
 
 /// Most points one range query may return per series, as in Prometheus.
@@ -211,7 +211,7 @@ impl Database {
                    WHERE series_id IN ({ids}) AND bucket >= {start} AND bucket < {end}
                    UNION ALL
                    SELECT x.series_id, x.ts // {bucket} * {bucket} AS bucket, min({VALUE}),
-                          max({VALUE}), sum({VALUE}), count(*), arg_max({VALUE}, x.ts), max(x.ts)
+                          max({VALUE}), {EXACT_SUM}, count(*), arg_max({VALUE}, x.ts), max(x.ts)
                    FROM samples_head x JOIN series s ON s.id = x.series_id
                    WHERE x.series_id IN ({ids}) AND x.ts >= {start} AND x.ts < {end}
                    GROUP BY x.series_id, 2)

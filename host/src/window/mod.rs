@@ -14,6 +14,7 @@ pub const WINDOW_SPAN_MS: i64 = 10 * 60 * 1000;
 /// Points kept per series at most, whatever the span: a client posting the
 /// same series thousands of times a second must not grow host memory.
 pub const MAX_POINTS_PER_SERIES: usize = 2048;
+
 /// Recent points of one series, in time order.
 #[derive(Debug, Default)]
 pub struct SeriesWindow {
