@@ -378,10 +378,7 @@ impl Ticker {
         let store = self.state.store.clone();
         tokio::spawn(async move {
             match store.compact(cutoff).await {
-                Ok(done) => {
-                    tracing::debug!(moved = done.moved, "store: head compacted");
-                    crate::memory::release_free_memory();
-                }
+                Ok(done) => tracing::debug!(moved = done.moved, "store: head compacted"),
                 Err(e) => {
                     tracing::error!(error = %anyhow::Error::from(e), "store compaction failed")
                 }
@@ -404,6 +401,12 @@ impl Ticker {
                     tracing::error!(error = %anyhow::Error::from(e), "retention sweep failed")
                 }
             }
+            // Maintenance read and rewrote blocks that nothing needs now;
+            // give them back, to DuckDB's pool and then to the system.
+            if let Err(e) = store.release_cache().await {
+                tracing::warn!(error = %anyhow::Error::from(e), "store: block cache not released");
+            }
+            crate::memory::release_free_memory();
         });
     }
 }

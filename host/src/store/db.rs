@@ -341,6 +341,44 @@ impl Database {
         Ok(())
     }
 
+    /// Drops DuckDB's cache of table blocks read from the file, keeping
+    /// what only memory holds (rows not yet checkpointed, indexes).
+    ///
+    /// DuckDB keeps every block it has read until its memory limit is
+    /// reached, so after compaction has read and rewritten a few minutes of
+    /// every series it sits on megabytes that the next query rarely needs;
+    /// the kernel's page cache keeps the file anyway, and that is not the
+    /// monitor's memory. Lowering the limit to what is not cache makes
+    /// DuckDB evict the cached blocks (they go first), and restoring it
+    /// keeps the budget for the next burst. It runs on the store thread,
+    /// between appends, so no append meets the lowered limit.
+    pub fn release_cache(&self) -> Result<(), StoreError> {
+        let not_cache = self.memory_bytes("tag <> 'BASE_TABLE'")?;
+        // A failure to evict (everything pinned) leaves the limit unchanged.
+        let lowered = self.conn.execute_batch(&format!(
+            "SET memory_limit = '{}KiB'",
+            not_cache.div_ceil(1024)
+        ));
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'"))?;
+        if let Err(e) = lowered {
+            tracing::debug!(error = %e, "DuckDB could not drop its block cache");
+        }
+        Ok(())
+    }
+
+    /// Bytes of DuckDB's buffer memory whose `duckdb_memory()` row matches `filter`.
+    pub(super) fn memory_bytes(&self, filter: &str) -> Result<u64, StoreError> {
+        let bytes: i64 = self.conn.query_row(
+            &format!(
+                "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory() WHERE {filter}"
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(bytes as u64)
+    }
+
     /// Number of raw samples stored (for tests and diagnostics).
     pub fn sample_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self

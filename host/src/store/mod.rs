@@ -130,6 +130,7 @@ enum Command {
         oneshot::Sender<Result<Vec<SeriesInfo>, StoreError>>,
     ),
     Checkpoint(oneshot::Sender<Result<(), StoreError>>),
+    ReleaseCache(oneshot::Sender<Result<(), StoreError>>),
     UsedBytes(oneshot::Sender<Result<u64, StoreError>>),
     Count(oneshot::Sender<Result<u64, StoreError>>),
     Metrics(oneshot::Sender<Result<Vec<String>, StoreError>>),
@@ -279,6 +280,12 @@ impl Store {
         self.request(Command::Checkpoint).await
     }
 
+    /// Drops DuckDB's cache of blocks read from the file (maintenance has
+    /// just read and rewritten many); see `Database::release_cache`.
+    pub async fn release_cache(&self) -> Result<(), StoreError> {
+        self.request(Command::ReleaseCache).await
+    }
+
     /// Number of stored samples.
     pub async fn sample_count(&self) -> Result<u64, StoreError> {
         self.request(Command::Count).await
@@ -414,6 +421,9 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
             }
             Command::Checkpoint(reply) => {
                 let _ = reply.send(db.checkpoint());
+            }
+            Command::ReleaseCache(reply) => {
+                let _ = reply.send(db.release_cache());
             }
             Command::UsedBytes(reply) => {
                 let _ = reply.send(db.used_bytes());

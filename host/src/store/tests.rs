@@ -410,3 +410,50 @@ async fn merging_a_day_keeps_every_sample_and_answer() {
     let reopened = Store::open(dir.path()).unwrap();
     assert_eq!(reopened.sample_count().await.unwrap(), 720);
 }
+
+#[test]
+fn releasing_the_cache_drops_blocks_read_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Database::open(&dir.path().join("cache.duckdb")).unwrap();
+    let samples = |from: i64, to: i64| -> Vec<Sample> {
+        (from..to)
+            .map(|i| sample("app.load", (i % 977) as f64 / 7.0, i * 1000, &[]))
+            .collect()
+    };
+    db.append(&samples(0, 300_000)).unwrap();
+    db.checkpoint().unwrap();
+    // Rows after the checkpoint live only in memory and must stay there.
+    db.append(&samples(300_000, 320_000)).unwrap();
+    let all_points = |db: &Database| {
+        db.query("app.load", 0, i64::MAX).unwrap().series[0]
+            .points
+            .len()
+    };
+    assert_eq!(all_points(&db), 320_000);
+    let cached = || db.memory_bytes("tag = 'BASE_TABLE'").unwrap();
+    let in_memory = || db.memory_bytes("tag = 'IN_MEMORY_TABLE'").unwrap();
+    let (cached_before, in_memory_before) = (cached(), in_memory());
+    assert!(
+        cached_before >= 1 << 20,
+        "{cached_before} bytes of table blocks cached"
+    );
+    assert!(in_memory_before > 0);
+    db.release_cache().unwrap();
+    assert!(
+        cached() < cached_before / 8,
+        "{cached_before} bytes cached before, {} after",
+        cached()
+    );
+    assert_eq!(in_memory(), in_memory_before);
+    let spilled: i64 = db
+        .conn()
+        .query_row(
+            "SELECT sum(temporary_storage_bytes)::BIGINT FROM duckdb_memory()",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(spilled, 0, "nothing is written to temporary files for it");
+    // The limit is back: the data is all there and queries work.
+    assert_eq!(all_points(&db), 320_000);
+}
