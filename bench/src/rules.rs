@@ -17,10 +17,11 @@ use crate::stats::{Timing, human};
 
 const RULES: usize = 1000;
 const SERIES: usize = 2000;
-/// Points per series: one minute at one a second.
-const POINTS: i64 = 60;
+/// Points per series: ten minutes at one a second, the window's span, so
+/// reads decode the window's sealed blocks as they do in the host.
+const POINTS: i64 = 600;
 
-/// 1,000 metrics with two labelled series each, a minute of points.
+/// 1,000 metrics with two labelled series each, ten minutes of points.
 fn window() -> SampleWindow {
     let mut w = SampleWindow::new();
     let mut batch = Vec::with_capacity(SERIES * POINTS as usize);

@@ -2,151 +2,167 @@
 //! minutes of every series (1.2 M points for 2,000 series at a 1 s tick),
 //! so each byte per point is over a megabyte of host memory.
 //!
-//! A point is a timestamp and a value. Timestamps are kept as milliseconds
-//! after a per-series base in a `u32` (49 days of range against a span of
-//! minutes), values as they are: 12 bytes a point instead of 16. The deques
-//! grow by a quarter instead of doubling, and give back what a burst left.
+//! The newest points are kept as they are; every [`BLOCK_POINTS`] of them
+//! are sealed into a compressed [`Block`] (about three bytes a point for a
+//! short decimal at a steady tick, against sixteen). Reads decode blocks on
+//! the fly: rules read a few minutes of the series they name, which costs
+//! microseconds. A late point that falls among sealed points re-encodes its
+//! block, which is rare and cheap.
 
 use std::collections::VecDeque;
 
-/// Slots a deque grows by at least.
-const MIN_GROWTH: usize = 8;
+use super::block::Block;
+
+/// Points sealed into one block.
+const BLOCK_POINTS: usize = 64;
 
 /// Points in time order; see the module comment.
 #[derive(Debug, Default)]
 pub struct Points {
-    /// Epoch milliseconds that offset 0 stands for.
-    base_ms: i64,
-    offsets: VecDeque<u32>,
-    values: VecDeque<f64>,
+    /// Oldest first; each block's points are older than the next block's.
+    sealed: VecDeque<Block>,
+    /// Points kept in the sealed blocks.
+    sealed_len: usize,
+    /// The newest points, newer than every sealed one. Never empty while
+    /// any point is held: sealing leaves the newest point here.
+    open: Vec<(i64, f64)>,
 }
 
 impl Points {
     pub fn len(&self) -> usize {
-        self.offsets.len()
+        self.sealed_len + self.open.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.len() == 0
     }
 
     /// The newest point.
     pub fn latest(&self) -> Option<(i64, f64)> {
-        Some((self.time(*self.offsets.back()?), *self.values.back()?))
+        self.open.last().copied()
     }
 
     /// Points with a timestamp in `[since_ms, ∞)`.
     pub fn since(&self, since_ms: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
-        let start = self.first_at_or_after(since_ms);
-        self.offsets
-            .range(start..)
-            .zip(self.values.range(start..))
-            .map(|(&offset, &value)| (self.time(offset), value))
+        let first = self.sealed.partition_point(|b| b.last_ms() < since_ms);
+        self.sealed
+            .range(first..)
+            .flat_map(Block::points)
+            .chain(self.open.iter().copied())
+            .skip_while(move |&(t, _)| t < since_ms)
     }
 
     /// Adds a point in time order; a second value for an instant replaces
     /// the first. Keeps at most `cap` points, dropping the oldest.
     pub fn insert(&mut self, ts: i64, value: f64, cap: usize) {
-        if self.is_empty() {
-            self.base_ms = ts;
-        }
-        if self
-            .latest()
-            .is_some_and(|(newest, _)| newest - ts > i64::from(u32::MAX))
-        {
-            return; // 49 days older than the newest point: never windowed.
-        }
-        if !self.fits(ts) {
-            self.rebase(ts);
-        }
-        let offset = (ts - self.base_ms) as u32;
-        self.reserve_one();
-        match self.offsets.back() {
-            Some(&last) if offset < last => {
-                let at = self.offsets.partition_point(|&o| o <= offset);
-                if at > 0 && self.offsets[at - 1] == offset {
-                    self.values[at - 1] = value;
-                } else {
-                    self.offsets.insert(at, offset);
-                    self.values.insert(at, value);
-                }
-            }
-            Some(&last) if offset == last => {
-                *self.values.back_mut().expect("non-empty") = value;
-            }
+        match self.sealed.back() {
+            Some(newest) if ts <= newest.last_ms() => self.insert_sealed(ts, value),
             _ => {
-                self.offsets.push_back(offset);
-                self.values.push_back(value);
+                if self.open.len() == self.open.capacity() {
+                    // Doubling, but never past what sealing needs.
+                    let len = self.open.len();
+                    let more = len
+                        .max(4)
+                        .min((BLOCK_POINTS + 1).saturating_sub(len).max(1));
+                    self.open.reserve_exact(more);
+                }
+                if insert_sorted(&mut self.open, ts, value) && self.open.len() > BLOCK_POINTS {
+                    self.seal();
+                }
             }
         }
         while self.len() > cap {
-            self.offsets.pop_front();
-            self.values.pop_front();
+            self.drop_oldest();
         }
     }
 
     /// Drops the points before `cutoff_ms`.
     pub fn evict_before(&mut self, cutoff_ms: i64) {
-        let start = self.first_at_or_after(cutoff_ms);
-        self.offsets.drain(..start);
-        self.values.drain(..start);
-        // A burst (a backlog posted at once) leaves deques far larger than
-        // the series' steady rate needs; give the slack back.
-        let len = self.len();
-        if self.offsets.capacity() - len > len.max(MIN_GROWTH) {
-            self.offsets.shrink_to(len + len / 4);
-            self.values.shrink_to(len + len / 4);
+        while let Some(oldest) = self.sealed.front_mut() {
+            self.sealed_len -= oldest.drop_before(cutoff_ms);
+            if oldest.len() > 0 {
+                break;
+            }
+            self.sealed.pop_front();
+        }
+        if self.sealed.is_empty() {
+            let n = self.open.partition_point(|&(t, _)| t < cutoff_ms);
+            self.open.drain(..n);
+        }
+        // A burst (a backlog posted at once) leaves more slots than the
+        // series' steady rate needs; give the slack back.
+        if self.sealed.capacity() > 2 * self.sealed.len() + 8 {
+            self.sealed.shrink_to_fit();
+        }
+        if self.open.capacity() > 2 * (BLOCK_POINTS + 1) {
+            self.open.shrink_to(BLOCK_POINTS + 1);
         }
     }
 
-    fn time(&self, offset: u32) -> i64 {
-        self.base_ms + i64::from(offset)
-    }
-
-    fn first_at_or_after(&self, ts: i64) -> usize {
-        if ts <= self.base_ms {
-            return 0;
+    /// Seals all open points but the newest into a block.
+    fn seal(&mut self) {
+        let newest = self.open.len() - 1;
+        if self.sealed.len() == self.sealed.capacity() {
+            // By a quarter: ten minutes at 1 s is ten blocks, not sixteen.
+            self.sealed.reserve_exact((self.sealed.len() / 4).max(2));
         }
-        match u32::try_from(ts - self.base_ms) {
-            Ok(offset) => self.offsets.partition_point(|&o| o < offset),
-            Err(_) => self.len(),
+        self.sealed.push_back(Block::encode(&self.open[..newest]));
+        self.sealed_len += newest;
+        self.open.drain(..newest);
+    }
+
+    /// A point at or before the newest sealed one: re-encodes the block
+    /// it belongs in (the first whose points reach `ts`).
+    fn insert_sealed(&mut self, ts: i64, value: f64) {
+        let at = self.sealed.partition_point(|b| b.last_ms() < ts);
+        let block = &mut self.sealed[at];
+        let mut points: Vec<_> = block.points().collect();
+        if insert_sorted(&mut points, ts, value) {
+            self.sealed_len += 1;
         }
+        *block = Block::encode(&points);
     }
 
-    fn fits(&self, ts: i64) -> bool {
-        ts >= self.base_ms && ts - self.base_ms <= i64::from(u32::MAX)
-    }
-
-    /// Moves the base so that `ts` and the points kept fit: older points
-    /// than `u32::MAX` ms before `ts` (49 days; only a window never evicted
-    /// holds such) are dropped.
-    fn rebase(&mut self, ts: i64) {
-        let horizon = ts.saturating_sub(i64::from(u32::MAX));
-        self.evict_before(horizon);
-        let oldest = self.offsets.front().map_or(ts, |&o| self.time(o));
-        let base = oldest.min(ts);
-        let shift = self.base_ms - base;
-        for offset in &mut self.offsets {
-            *offset = (i64::from(*offset) + shift) as u32;
-        }
-        self.base_ms = base;
-    }
-
-    /// Grows by a quarter, not the default doubling: at a 1 s tick a series
-    /// holds 600 points, which doubling would round up to 1,024 slots.
-    fn reserve_one(&mut self) {
-        let len = self.len();
-        if len == self.offsets.capacity() || len == self.values.capacity() {
-            let more = (len / 4).max(MIN_GROWTH);
-            self.offsets.reserve_exact(more);
-            self.values.reserve_exact(more);
+    fn drop_oldest(&mut self) {
+        match self.sealed.front_mut() {
+            Some(oldest) => {
+                oldest.drop_first(1);
+                self.sealed_len -= 1;
+                if oldest.len() == 0 {
+                    self.sealed.pop_front();
+                }
+            }
+            None => {
+                self.open.remove(0);
+            }
         }
     }
 
+    /// Heap bytes held: blocks, their slots and the open points' slots.
     #[cfg(test)]
-    pub fn capacity(&self) -> usize {
-        self.offsets.capacity().max(self.values.capacity())
+    pub fn heap_bytes(&self) -> usize {
+        self.sealed.capacity() * std::mem::size_of::<Block>()
+            + self.sealed.iter().map(Block::heap_bytes).sum::<usize>()
+            + self.open.capacity() * std::mem::size_of::<(i64, f64)>()
     }
+}
+
+/// Inserts in time order, or replaces the value at the same instant;
+/// returns whether a point was added.
+fn insert_sorted(points: &mut Vec<(i64, f64)>, ts: i64, value: f64) -> bool {
+    match points.last() {
+        Some(&(newest, _)) if ts > newest => points.push((ts, value)),
+        None => points.push((ts, value)),
+        Some(_) => {
+            let at = points.partition_point(|&(t, _)| t < ts);
+            if points.get(at).is_some_and(|&(t, _)| t == ts) {
+                points[at].1 = value;
+                return false;
+            }
+            points.insert(at, (ts, value));
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -155,6 +171,14 @@ mod tests {
 
     fn all(p: &Points) -> Vec<(i64, f64)> {
         p.since(i64::MIN).collect()
+    }
+
+    /// `n` points at a 1 s tick from `start`, values a slow walk with two decimals.
+    fn steady(p: &mut Points, start: i64, n: i64, cap: usize) {
+        for i in 0..n {
+            let v = (((start / 1000 + i) as f64 / 60.0).sin() * 40.0 + 50.0) * 100.0;
+            p.insert(start + i * 1000, v.round() / 100.0, cap);
+        }
     }
 
     #[test]
@@ -174,24 +198,36 @@ mod tests {
     }
 
     #[test]
-    fn a_point_before_the_base_moves_the_base() {
+    fn late_points_among_sealed_ones_land_in_order() {
         let mut p = Points::default();
-        p.insert(1_000_000, 1.0, 100);
-        p.insert(-5, 0.5, 100);
-        assert_eq!(all(&p), vec![(-5, 0.5), (1_000_000, 1.0)]);
-        assert_eq!(p.since(0).count(), 1);
+        for t in (0..300).map(|i| i * 2000) {
+            p.insert(t, t as f64, 1000);
+        }
+        // Between points of a sealed block, replacing one, before them all,
+        // and in the gap between the sealed points and the open ones.
+        for t in [1000, 4000, -7, 255_000, 511_000] {
+            p.insert(t, -1.0, 1000);
+        }
+        let points = all(&p);
+        assert_eq!(points.len(), 304);
+        assert!(points.windows(2).all(|w| w[0].0 < w[1].0));
+        for t in [1000, 4000, -7, 255_000, 511_000] {
+            assert_eq!(p.since(t).next(), Some((t, -1.0)));
+        }
+        assert_eq!(p.latest(), Some((598_000, 598_000.0)));
     }
 
     #[test]
-    fn a_point_beyond_the_offset_range_drops_what_is_too_old() {
+    fn points_far_apart_are_held() {
         let mut p = Points::default();
-        p.insert(0, 1.0, 100);
-        p.insert(1000, 2.0, 100);
-        let far = i64::from(u32::MAX) + 500;
-        p.insert(far, 3.0, 100);
-        assert_eq!(all(&p), vec![(1000, 2.0), (far, 3.0)]);
-        p.insert(0, 9.0, 100);
-        assert_eq!(p.len(), 2, "a point too old for the offsets is not held");
+        p.insert(1_000_000, 1.0, 100);
+        p.insert(-5, 0.5, 100);
+        p.insert(i64::MAX - 1, 2.0, 100);
+        assert_eq!(
+            all(&p),
+            vec![(-5, 0.5), (1_000_000, 1.0), (i64::MAX - 1, 2.0)]
+        );
+        assert_eq!(p.since(0).count(), 2);
     }
 
     #[test]
@@ -202,17 +238,44 @@ mod tests {
         }
         assert_eq!(all(&p).first(), Some(&(6, 6.0)));
         assert_eq!(p.len(), 4);
+        for t in 10..1000 {
+            p.insert(t, t as f64, 300);
+        }
+        assert_eq!(p.len(), 300);
+        assert_eq!(all(&p).first(), Some(&(700, 700.0)));
     }
 
     #[test]
     fn since_answers_before_between_and_after_the_points() {
         let mut p = Points::default();
-        for t in [1000, 2000, 3000] {
-            p.insert(t, 0.0, 100);
-        }
-        assert_eq!(p.since(i64::MIN).count(), 3);
-        assert_eq!(p.since(1500).count(), 2);
-        assert_eq!(p.since(3000).count(), 1);
+        steady(&mut p, 0, 200, 1000);
+        assert_eq!(p.since(i64::MIN).count(), 200);
+        assert_eq!(p.since(1500).count(), 198);
+        assert_eq!(p.since(64_000).count(), 136);
+        assert_eq!(p.since(199_000).count(), 1);
         assert_eq!(p.since(i64::MAX).count(), 0);
+    }
+
+    #[test]
+    fn eviction_drops_old_points_from_blocks_and_open_points() {
+        let mut p = Points::default();
+        steady(&mut p, 0, 200, 1000);
+        p.evict_before(70_500);
+        assert_eq!(p.len(), 129);
+        assert_eq!(p.since(i64::MIN).next().map(|(t, _)| t), Some(71_000));
+        p.evict_before(199_000);
+        assert_eq!(all(&p).len(), 1);
+        p.evict_before(200_000);
+        assert!(p.is_empty());
+        assert_eq!(p.latest(), None);
+    }
+
+    #[test]
+    fn ten_minutes_at_a_steady_tick_take_a_few_bytes_a_point() {
+        let mut p = Points::default();
+        steady(&mut p, 1_700_000_000_000, 1200, 2048);
+        p.evict_before(1_700_000_600_000);
+        assert_eq!(p.len(), 600);
+        assert!(p.heap_bytes() < 600 * 6, "{} bytes", p.heap_bytes());
     }
 }
