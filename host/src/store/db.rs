@@ -22,6 +22,10 @@ const DUCKDB_MEMORY_LIMIT: &str = "48MB";
 /// of WAL) a burst of ingest outgrew the memory budget above and appends
 /// failed with "could not allocate block".
 const WAL_AUTOCHECKPOINT: &str = "4MB";
+/// Room left above DuckDB's uncached memory when its cache is dropped:
+/// running the statement takes a block or two, and without the room DuckDB
+/// would spill rows that live only in memory to a temporary file for it.
+pub(super) const CACHE_RELEASE_MARGIN: u64 = 512 << 10;
 /// DuckDB worker threads: the machine has two cores and the monitor must
 /// not compete with the workload for both.
 const DUCKDB_THREADS: i64 = 1;
@@ -357,7 +361,7 @@ impl Database {
         // A failure to evict (everything pinned) leaves the limit unchanged.
         let lowered = self.conn.execute_batch(&format!(
             "SET memory_limit = '{}KiB'",
-            not_cache.div_ceil(1024)
+            (not_cache + CACHE_RELEASE_MARGIN).div_ceil(1024)
         ));
         self.conn
             .execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'"))?;
