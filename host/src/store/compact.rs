@@ -22,7 +22,7 @@
 use duckdb::{Connection, params};
 
 use super::StoreError;
-use super::schema::{EXACT_SUM, VALUE};
+use super::schema::{EXACT_SUM, VALUE, rollup_rows};
 
 /// What one compaction did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,18 +152,19 @@ fn merge(tx: &duckdb::Transaction<'_>, partial: &str, rollup: &str) -> Result<()
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(());
     };
+    let rows = rollup_rows(rollup);
     tx.execute_batch(&format!(
         "CREATE TEMP TABLE merged AS
            SELECT p.series_id, p.bucket, least(p.min, r.min) AS min, greatest(p.max, r.max) AS max,
                   p.sum + r.sum AS sum, p.count + r.count AS count,
                   CASE WHEN p.last_ts >= r.last_ts THEN p.last ELSE r.last END AS last,
                   greatest(p.last_ts, r.last_ts) AS last_ts
-           FROM {partial} p JOIN {rollup} r ON r.series_id = p.series_id AND r.bucket = p.bucket
+           FROM {partial} p JOIN {rows} r ON r.series_id = p.series_id AND r.bucket = p.bucket
            WHERE r.bucket BETWEEN {lo} AND {hi};
          DELETE FROM {rollup} r WHERE r.bucket BETWEEN {lo} AND {hi} AND EXISTS
            (SELECT 1 FROM merged m WHERE m.series_id = r.series_id AND m.bucket = r.bucket);
          INSERT INTO {rollup}
-           SELECT series_id, bucket, min, max, sum, count, last, last_ts FROM (
+           SELECT series_id, bucket, min, max, sum, count, last, (last_ts - bucket)::INTEGER FROM (
              SELECT * FROM merged
              UNION ALL
              SELECT p.series_id, p.bucket, p.min, p.max, p.sum, p.count, p.last, p.last_ts

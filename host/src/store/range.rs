@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::db::{Database, kind_of, labels_of};
-use super::schema::{EXACT_SUM, RAW, VALUE};
+use super::schema::{EXACT_SUM, RAW, VALUE, rollup_rows};
 use crate::model::{Labels, MetricKind, registered_metric};
 
 /// Most points one range query may return per series, as in Prometheus.
@@ -207,7 +207,7 @@ impl Database {
             ),
             Some((table, bucket)) => format!(
                 "SELECT series_id, bucket // {step} * {step} AS t, {agg} FROM (
-                   SELECT series_id, bucket, min, max, sum, count, last, last_ts FROM {table}
+                   SELECT * FROM {rows}
                    WHERE series_id IN ({ids}) AND bucket >= {start} AND bucket < {end}
                    UNION ALL
                    SELECT x.series_id, x.ts // {bucket} * {bucket} AS bucket, min({VALUE}),
@@ -216,7 +216,8 @@ impl Database {
                    WHERE x.series_id IN ({ids}) AND x.ts >= {start} AND x.ts < {end}
                    GROUP BY x.series_id, 2)
                  GROUP BY series_id, t",
-                agg = q.agg.over_rollups()
+                agg = q.agg.over_rollups(),
+                rows = rollup_rows(table)
             ),
         };
         let sql = format!(

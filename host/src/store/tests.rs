@@ -458,3 +458,52 @@ fn releasing_the_cache_drops_blocks_read_from_the_file() {
     // The limit is back: the data is all there and queries work.
     assert_eq!(all_points(&db), 320_000);
 }
+
+#[tokio::test]
+async fn rollups_of_the_epoch_ms_layout_are_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    two_hours(&store).await;
+    store.compact(i64::MAX).await.unwrap();
+    let last = range("app.load", 0, 7_200_000, 60_000, Aggregation::Last);
+    let before = store.query_range(last.clone()).await.unwrap();
+    store.close().await.unwrap();
+    // Put the rollups back as the previous version wrote them.
+    let conn = duckdb::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    for table in ["rollup_1m", "rollup_1h"] {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN last_ts BIGINT;
+             UPDATE {table} SET last_ts = bucket + last_offset;
+             ALTER TABLE {table} DROP COLUMN last_offset;"
+        ))
+        .unwrap();
+    }
+    drop(conn);
+
+    let store = Store::open(dir.path()).unwrap();
+    let after = store.query_range(last).await.unwrap();
+    assert_eq!(after.series[0].points, before.series[0].points);
+    assert_eq!(after.series[0].points[1], (60_000, 11.0));
+    // A late sample of a migrated minute is merged by its time.
+    store
+        .append(vec![sample("app.load", -1.0, 65_000, &[("host", "a")])])
+        .await
+        .unwrap();
+    store.compact(i64::MAX).await.unwrap();
+    let minute = store
+        .query_range(range(
+            "app.load",
+            60_000,
+            120_000,
+            60_000,
+            Aggregation::Last,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(minute.series[0].points, vec![(60_000, 11.0)]);
+    let minute = store
+        .query_range(range("app.load", 60_000, 120_000, 60_000, Aggregation::Min))
+        .await
+        .unwrap();
+    assert_eq!(minute.series[0].points, vec![(60_000, -1.0)]);
+}
