@@ -94,9 +94,6 @@ impl Points {
         if self.sealed.capacity() > 2 * self.sealed.len() + 8 {
             self.sealed.shrink_to_fit();
         }
-        if self.open.capacity() > 2 * (BLOCK_POINTS + 1) {
-            self.open.shrink_to(BLOCK_POINTS + 1);
-        }
     }
 
     /// Seals all open points but the newest into a block.
@@ -112,15 +109,19 @@ impl Points {
     }
 
     /// A point at or before the newest sealed one: re-encodes the block
-    /// it belongs in (the first whose points reach `ts`).
+    /// it belongs in (the first whose points reach `ts`), split in two once
+    /// late points have doubled it.
     fn insert_sealed(&mut self, ts: i64, value: f64) {
         let at = self.sealed.partition_point(|b| b.last_ms() < ts);
-        let block = &mut self.sealed[at];
-        let mut points: Vec<_> = block.points().collect();
+        let mut points: Vec<_> = self.sealed[at].points().collect();
         if insert_sorted(&mut points, ts, value) {
             self.sealed_len += 1;
         }
-        *block = Block::encode(&points);
+        if points.len() > 2 * BLOCK_POINTS {
+            let later = points.split_off(points.len() / 2);
+            self.sealed.insert(at + 1, Block::encode(&later));
+        }
+        self.sealed[at] = Block::encode(&points);
     }
 
     fn drop_oldest(&mut self) {
@@ -215,6 +216,27 @@ mod tests {
             assert_eq!(p.since(t).next(), Some((t, -1.0)));
         }
         assert_eq!(p.latest(), Some((598_000, 598_000.0)));
+    }
+
+    #[test]
+    fn a_block_that_late_points_double_is_split() {
+        let mut p = Points::default();
+        for t in (0..200).map(|i| i * 1000) {
+            p.insert(t, 1.0, 10_000);
+        }
+        // Two late points in each gap of the first sealed block.
+        let late: Vec<i64> = (0..63)
+            .flat_map(|i| [i * 1000 + 250, i * 1000 + 500])
+            .collect();
+        for &t in &late {
+            p.insert(t, 2.0, 10_000);
+        }
+        assert_eq!(p.len(), 200 + late.len());
+        assert!(p.sealed.iter().all(|b| b.len() <= 2 * BLOCK_POINTS));
+        let points = all(&p);
+        assert_eq!(points.len(), 200 + late.len());
+        assert!(points.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(late.iter().all(|&t| p.since(t).next() == Some((t, 2.0))));
     }
 
     #[test]
