@@ -56,7 +56,7 @@ impl Database {
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| StoreError::open(path, e))?;
         conn.execute_batch(&format!("SET wal_autocheckpoint = '{WAL_AUTOCHECKPOINT}';"))
-            .and_then(|()| conn.execute_batch(super::schema::CREATE))
+            .and_then(|()| create_tables(&conn))
             .and_then(|()| migrate(&conn))
             .map_err(|e| StoreError::open(path, e))?;
         let mut db = Self {
@@ -426,11 +426,25 @@ pub(super) fn labels_of(text: &str) -> Result<Labels, StoreError> {
 }
 
 /// Brings an older database to the current schema; see `schema::MIGRATE`.
+fn create_tables(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(super::schema::CREATE)?;
+    for (table, span) in super::schema::ROLLUPS {
+        conn.execute_batch(&super::schema::create_rollup(table, span))?;
+    }
+    Ok(())
+}
+
 fn migrate(conn: &Connection) -> duckdb::Result<()> {
     for (check, change) in super::schema::MIGRATE {
         let present: i64 = conn.query_row(check, [], |r| r.get(0))?;
         if present == 0 {
             conn.execute_batch(change)?;
+        }
+    }
+    for (table, _) in super::schema::ROLLUPS {
+        let old: i64 = conn.query_row(&super::schema::has_last_ts(table), [], |r| r.get(0))?;
+        if old > 0 {
+            conn.execute_batch(&super::schema::migrate_last_ts(table))?;
         }
     }
     let legacy: i64 = conn.query_row(super::schema::HAS_LEGACY_SAMPLES, [], |r| r.get(0))?;

@@ -11,7 +11,7 @@
 //! series-sorted order serve range scans, and an ART index would cost more
 //! memory and append time than it saves.
 
-/// Creates the tables when they do not exist yet.
+/// Creates the tables when they do not exist yet (the rollups: [`create_rollup`]).
 pub const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS series (
     id        INTEGER PRIMARY KEY,
@@ -52,26 +52,6 @@ CREATE TABLE IF NOT EXISTS merged_ranges (
     start_ms BIGINT NOT NULL,
     end_ms   BIGINT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS rollup_1m (
-    series_id   INTEGER NOT NULL,
-    bucket      BIGINT  NOT NULL, -- start of the minute, epoch ms
-    min         DOUBLE  NOT NULL,
-    max         DOUBLE  NOT NULL,
-    sum         DOUBLE  NOT NULL,
-    count       INTEGER NOT NULL,
-    last        DOUBLE  NOT NULL,
-    last_offset INTEGER NOT NULL  -- the last sample's ms after bucket
-);
-CREATE TABLE IF NOT EXISTS rollup_1h (
-    series_id   INTEGER NOT NULL,
-    bucket      BIGINT  NOT NULL, -- start of the hour, epoch ms
-    min         DOUBLE  NOT NULL,
-    max         DOUBLE  NOT NULL,
-    sum         DOUBLE  NOT NULL,
-    count       INTEGER NOT NULL,
-    last        DOUBLE  NOT NULL,
-    last_offset INTEGER NOT NULL  -- the last sample's ms after bucket
-);
 ";
 
 /// Brings a database written by an earlier version to this schema: before
@@ -79,33 +59,51 @@ CREATE TABLE IF NOT EXISTS rollup_1h (
 /// value)` table and series had no precision. Runs before [`CREATE`]'s
 /// sample tables are used; the old rows become head rows, which the next
 /// compaction sorts and rolls up like any others.
-///
+pub const MIGRATE: &[(&str, &str)] = &[(
+    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'series' AND column_name = 'precision'",
+    "ALTER TABLE series ADD COLUMN precision UTINYINT",
+)];
+
+/// The rollup tables, with the span of their buckets.
+pub const ROLLUPS: [(&str, &str); 2] = [("rollup_1m", "minute"), ("rollup_1h", "hour")];
+
+/// Creates a rollup table when it does not exist yet.
+pub fn create_rollup(table: &str, span: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (
+             series_id   INTEGER NOT NULL,
+             bucket      BIGINT  NOT NULL, -- start of the {span}, epoch ms
+             min         DOUBLE  NOT NULL,
+             max         DOUBLE  NOT NULL,
+             sum         DOUBLE  NOT NULL,
+             count       INTEGER NOT NULL,
+             last        DOUBLE  NOT NULL,
+             last_offset INTEGER NOT NULL  -- the last sample's ms after bucket
+         );"
+    )
+}
+
+/// Whether `table` (a rollup) still has the earlier `last_ts` column.
+pub fn has_last_ts(table: &str) -> String {
+    format!(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = '{table}' AND column_name = 'last_ts'"
+    )
+}
+
 /// Rollups kept the last sample's time as epoch ms (`last_ts`) until it
 /// became an offset into the bucket: epoch ms jump back at every series
 /// boundary of the series-sorted rows, which bit-packing paid for in every
 /// group, while the offset of a steady tick is one constant.
-pub const MIGRATE: &[(&str, &str)] = &[
-    (
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'series' AND column_name = 'precision'",
-        "ALTER TABLE series ADD COLUMN precision UTINYINT",
-    ),
-    (
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'rollup_1m' AND column_name = 'last_offset'",
+pub fn migrate_last_ts(table: &str) -> String {
+    format!(
         "BEGIN;
-         ALTER TABLE rollup_1m ADD COLUMN last_offset INTEGER DEFAULT 0;
-         UPDATE rollup_1m SET last_offset = (last_ts - bucket)::INTEGER;
-         ALTER TABLE rollup_1m DROP COLUMN last_ts;
-         COMMIT;",
-    ),
-    (
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'rollup_1h' AND column_name = 'last_offset'",
-        "BEGIN;
-         ALTER TABLE rollup_1h ADD COLUMN last_offset INTEGER DEFAULT 0;
-         UPDATE rollup_1h SET last_offset = (last_ts - bucket)::INTEGER;
-         ALTER TABLE rollup_1h DROP COLUMN last_ts;
-         COMMIT;",
-    ),
-];
+         ALTER TABLE {table} ADD COLUMN last_offset INTEGER DEFAULT 0;
+         UPDATE {table} SET last_offset = (last_ts - bucket)::INTEGER;
+         ALTER TABLE {table} DROP COLUMN last_ts;
+         COMMIT;"
+    )
+}
 
 /// A rollup table's rows with the last sample's time as epoch ms (`last_ts`),
 /// as compaction and range queries compare them.
