@@ -425,7 +425,7 @@ pub(super) fn labels_of(text: &str) -> Result<Labels, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))
 }
 
-/// Brings an older database to the current schema; see `schema::MIGRATE`.
+/// Creates whatever tables do not exist yet.
 fn create_tables(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(super::schema::CREATE)?;
     for (table, span) in super::schema::ROLLUPS {
@@ -434,6 +434,7 @@ fn create_tables(conn: &Connection) -> duckdb::Result<()> {
     Ok(())
 }
 
+/// Brings an older database to the current schema; see `schema::MIGRATE`.
 fn migrate(conn: &Connection) -> duckdb::Result<()> {
     for (check, change) in super::schema::MIGRATE {
         let present: i64 = conn.query_row(check, [], |r| r.get(0))?;
