@@ -57,6 +57,20 @@ pub struct ParsedBatch {
     pub rejected: Vec<Rejection>,
 }
 
+impl ParsedBatch {
+    /// An empty batch with room for `count` items, or the error when a
+    /// request holds more than [`MAX_BATCH_SAMPLES`].
+    fn for_items(count: usize) -> Result<Self, BatchError> {
+        if count > MAX_BATCH_SAMPLES {
+            return Err(BatchError::TooMany { count });
+        }
+        Ok(Self {
+            samples: Vec::with_capacity(count),
+            rejected: Vec::new(),
+        })
+    }
+}
+
 /// Parses a request body. `now_ms` stamps samples without a timestamp and
 /// bounds how far ahead a timestamp may be.
 pub fn parse_json_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchError> {
@@ -64,13 +78,7 @@ pub fn parse_json_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchEr
         // Not an array of JSON values: the tree path says what it is.
         return parse_as_tree(body, now_ms);
     };
-    if items.len() > MAX_BATCH_SAMPLES {
-        return Err(BatchError::TooMany { count: items.len() });
-    }
-    let mut batch = ParsedBatch {
-        samples: Vec::with_capacity(items.len()),
-        rejected: Vec::new(),
-    };
+    let mut batch = ParsedBatch::for_items(items.len())?;
     for (index, item) in items.into_iter().enumerate() {
         let typed = serde_json::from_str::<TypedSample>(item.get()).ok();
         let parsed = match typed.and_then(|typed| typed_sample(typed, now_ms)) {
@@ -155,13 +163,7 @@ fn parse_as_tree(body: &[u8], now_ms: i64) -> Result<ParsedBatch, BatchError> {
         Value::Array(items) => items,
         other => return Err(BatchError::NotAnArray(json_type(&other))),
     };
-    if items.len() > MAX_BATCH_SAMPLES {
-        return Err(BatchError::TooMany { count: items.len() });
-    }
-    let mut batch = ParsedBatch {
-        samples: Vec::with_capacity(items.len()),
-        rejected: Vec::new(),
-    };
+    let mut batch = ParsedBatch::for_items(items.len())?;
     for (index, item) in items.into_iter().enumerate() {
         match parse_sample(item, now_ms) {
             Ok(s) => batch.samples.push(s),
