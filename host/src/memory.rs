@@ -15,6 +15,8 @@
 //! host asks the kernel to drop those pages; what the tick, the API and
 //! compaction use comes back on first touch (a minor fault while the file
 //! is in the page cache), and the resident set is then the working set.
+//! `build.rs` has the linker place that working set's functions together,
+//! so it fills few pages.
 
 /// Limits glibc to two malloc arenas; call before other threads start.
 pub fn limit_arenas() {
