@@ -28,8 +28,10 @@ def main():
         ['valgrind', '--tool=callgrind', '--demangle=no', f'--callgrind-out-file={profile}',
          exe, 'serve', '--config', config],
         stdout=subprocess.PIPE, stderr=open(os.path.join(work, 'host.log'), 'w'), text=True)
-    addr = next(m.group(1) for line in host.stdout
-                if (m := re.match(r'perfwatch listening on http://(\S+)', line)))
+    addr = next((m.group(1) for line in host.stdout
+                 if (m := re.match(r'perfwatch listening on http://(\S+)', line))), None)
+    if addr is None:
+        sys.exit(f'perfwatch did not start under valgrind; its log: {work}/host.log')
     time.sleep(2)
     subprocess.run(['callgrind_control', '--zero', str(host.pid)], check=True)
     drive(addr)
