@@ -24,12 +24,17 @@ fn main() {
     if target != "x86_64-unknown-linux-gnu" || opted_out || !list.exists() {
         return;
     }
-    let absolute = list
-        .canonicalize()
-        .expect("the hot function list's absolute path");
+    // The linker is given a copy in OUT_DIR, not the checkout's file:
+    // cargo fingerprints a workspace by paths relative to its root, so a
+    // target directory shared by two checkouts (CI's fresh clone and the
+    // working tree) reuses this script's output from the other one, and a
+    // path into a checkout that was since deleted failed the link.
+    let out_dir = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
+    let copy = Path::new(&out_dir).join("hot-functions.txt");
+    std::fs::copy(list, &copy).expect("copy the hot function list to OUT_DIR");
     println!(
         "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-        absolute.display()
+        copy.display()
     );
     // The list is made from one build; symbols another build lacks (a
     // changed generic instance, say) are skipped, not worth a warning each.

@@ -58,7 +58,7 @@ pub struct PerfwatchFigures {
     pub bulk_ingest: Option<(f64, Duration)>,
     /// Bytes per sample of a store holding one shape's series alone.
     pub store_by_shape: Vec<(Shape, f64)>,
-    /// The end-of-day merge of the day's 144 chunks.
+    /// The end-of-day merge: the day's compacted samples into coded chunks.
     pub merge_time: Option<Duration>,
     /// Samples/s through `Store::append` alone.
     pub append_rate: Option<f64>,
@@ -355,7 +355,7 @@ pub fn render(
         if let Some(merge) = pw.merge_time {
             writeln!(
                 out,
-                "| perfwatch store: end-of-day merge of the day's chunks (8.64 M samples, on its own thread; appends go on) | {} | — | 1 | — | — | — |",
+                "| perfwatch store: end-of-day merge: the day's 8.64 M compacted samples coded into chunks and its 1-minute rollups rewritten sorted (on its own thread; appends go on) | {} | — | 1 | — | — | — |",
                 human(merge)
             )?;
         }

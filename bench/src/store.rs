@@ -31,7 +31,7 @@ pub struct StoreFigures {
     pub bulk_per_second: f64,
     /// Longest single compaction of 10 minutes of the 100 series.
     pub slowest_compaction: Duration,
-    /// The end-of-day merge of the day's chunks into one.
+    /// The end-of-day merge: the day's compacted samples into coded chunks.
     pub merge_time: Duration,
     /// One series, the day, 60 s averages.
     pub query_range: Timing,

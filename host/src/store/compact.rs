@@ -9,12 +9,12 @@
 //! only (never recomputed from the raw tables); a late sample whose minute
 //! was already rolled up is merged into that minute's row.
 //!
-//! Ten-minute chunks leave each series in runs of 600 points (at a 1 s
-//! tick; 120 at 5 s), shorter than DuckDB's compression groups (2,048
-//! values for bit-packing, 1,024 for ALP): every group then spans several
-//! series and pays for the jumps between them. So once a day the previous
-//! day's chunks are merged into one, sorted by series: runs of a whole day
-//! (the day's 1-minute rollups likewise).
+//! Once a UTC day is over, the daily merge moves its compacted samples into
+//! coded chunks (`archive.rs`, about half the size) and rewrites its
+//! 1-minute rollups sorted by series: compaction appended them in runs of
+//! ten minutes, shorter than DuckDB's compression groups (2,048 values for
+//! bit-packing, 1,024 for ALP), so every group spanned several series and
+//! paid for the jumps between them.
 //! All of this runs on the maintenance thread's own connection, so appends
 //! and queries go on meanwhile: compaction moves only head rows its snapshot
 //! sees, and the merge touches only compacted rows of a closed day.
@@ -22,6 +22,7 @@
 use duckdb::{Connection, params};
 
 use super::StoreError;
+use super::archive;
 use super::schema::{EXACT_SUM, VALUE, rollup_rows};
 
 /// What one compaction did.
@@ -126,7 +127,7 @@ pub fn apply_retention(conn: &Connection, cutoffs: RetentionCutoffs) -> Result<u
     let raw = conn.execute(
         "DELETE FROM samples_compact WHERE ts < ?",
         params![cutoffs.raw],
-    )?;
+    )? + archive::apply_retention(conn, cutoffs.raw)? as usize;
     conn.execute(
         "DELETE FROM rollup_1m WHERE bucket < ?",
         params![cutoffs.minute],
@@ -206,15 +207,13 @@ fn rewrite_sorted(
     Ok(moved as u64)
 }
 
-/// Series per merge step: a step sorts one range of series' day (about
-/// 5 M samples for 64 series at 1 s) within DuckDB's memory limit.
-const MERGE_SERIES_PER_STEP: i64 = 64;
-
-/// Rewrites the compacted samples of `[start_ms, end_ms)` as one chunk
-/// sorted by series, on the maintenance connection, a range of series at a
-/// time (each step its own transaction, so a day of thousands of series
-/// never has to fit in memory at once). A range merged before is left
-/// alone (a restart asks for yesterday again). Returns the samples rewritten.
+/// Archives the compacted samples of `[start_ms, end_ms)` (a closed UTC
+/// day) into coded chunks (`archive.rs`) and rewrites the day's 1-minute
+/// rollups sorted by series, on the maintenance connection, a few series
+/// at a time (each step its own transaction, so a day of thousands of
+/// series never has to fit in memory at once). A range merged before is
+/// left alone (a restart asks for yesterday again). Returns the samples
+/// archived.
 pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<u64, StoreError> {
     let done: i64 = conn.query_row(
         "SELECT count(*) FROM merged_ranges WHERE start_ms = ? AND end_ms = ?",
@@ -224,38 +223,12 @@ pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<
     if done > 0 {
         return Ok(0);
     }
-    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT min(series_id), max(series_id) FROM samples_compact WHERE ts >= ? AND ts < ?",
-        params![start_ms, end_ms],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(lo), Some(hi)) = (lo, hi) else {
-        return Ok(0);
-    };
-    let mut rewritten = 0;
-    let mut first = lo;
-    while first <= hi {
-        let last = first + MERGE_SERIES_PER_STEP - 1;
-        let tx = conn.transaction()?;
-        // The 1-minute rollups were appended a few rows per series at a
-        // time too; they are rewritten the same way.
-        rewrite_sorted(
-            &tx,
-            "rollup_1m",
-            "bucket",
-            (start_ms, end_ms),
-            (first, last),
-        )?;
-        rewritten += rewrite_sorted(
-            &tx,
-            "samples_compact",
-            "ts",
-            (start_ms, end_ms),
-            (first, last),
-        )?;
-        tx.commit()?;
-        first = last + 1;
-    }
+    // The 1-minute rollups were appended a few rows per series at a time,
+    // as the samples were; they stay in DuckDB (range queries read them)
+    // and are rewritten sorted instead.
+    let archived = archive::archive_range(conn, (start_ms, end_ms), |tx, series| {
+        rewrite_sorted(tx, "rollup_1m", "bucket", (start_ms, end_ms), series).map(|_| ())
+    })?;
     conn.execute(
         "INSERT INTO merged_ranges VALUES (?, ?)",
         params![start_ms, end_ms],
@@ -266,5 +239,5 @@ pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<
     if let Err(e) = conn.execute_batch("CHECKPOINT") {
         tracing::debug!("checkpoint after the day merge deferred: {e}");
     }
-    Ok(rewritten)
+    Ok(archived)
 }

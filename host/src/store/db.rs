@@ -5,6 +5,7 @@ use std::path::Path;
 
 use duckdb::{Connection, params};
 
+use super::archive::{self, ArchiveRange};
 use super::encode::{Stored, encode};
 use super::schema::{RAW, VALUE};
 use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
@@ -58,6 +59,7 @@ impl Database {
         conn.execute_batch(&format!("SET wal_autocheckpoint = '{WAL_AUTOCHECKPOINT}';"))
             .and_then(|()| create_tables(&conn))
             .and_then(|()| migrate(&conn))
+            .and_then(|()| conn.execute_batch(super::schema::CREATE_STAGED))
             .map_err(|e| StoreError::open(path, e))?;
         let mut db = Self {
             conn,
@@ -194,6 +196,26 @@ impl Database {
         if !self.has_metric(metric) {
             return Err(StoreError::UnknownMetric(metric.to_owned()));
         }
+        let ids = self.series_ids(metric, &Labels::default());
+        let archived = ArchiveRange {
+            series: Some(&ids),
+            start_ms,
+            end_ms,
+        };
+        let series = self.with_archive(archived, || self.raw_points(metric, start_ms, end_ms))?;
+        Ok(QueryResult {
+            metric: metric.to_owned(),
+            series,
+        })
+    }
+
+    /// [`Database::query`]'s points, with the archive staged.
+    fn raw_points(
+        &self,
+        metric: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<SeriesPoints>, StoreError> {
         let count: i64 = self.conn.query_row(
             &format!(
                 "SELECT count(*) FROM {RAW} x JOIN series s ON x.series_id = s.id
@@ -231,15 +253,22 @@ impl Database {
             let point = (row.get::<_, i64>(4)?, row.get::<_, f64>(5)?);
             result.last_mut().expect("pushed above").points.push(point);
         }
-        Ok(QueryResult {
-            metric: metric.to_owned(),
-            series: result,
-        })
+        Ok(result)
     }
 
     /// Every sample at or after `since_ms`, oldest first: what primes the
     /// in-memory window after a restart.
     pub fn since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
+        let archived = ArchiveRange {
+            series: None,
+            start_ms: since_ms,
+            end_ms: i64::MAX,
+        };
+        self.with_archive(archived, || self.samples_since(since_ms))
+    }
+
+    /// [`Database::since`]'s samples, with the archive staged.
+    fn samples_since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT s.metric, s.labels, s.unit, s.kind, x.ts, {VALUE}
              FROM {RAW} x JOIN series s ON x.series_id = s.id
@@ -388,7 +417,7 @@ impl Database {
         let n: i64 = self
             .conn
             .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
-        Ok(n as u64)
+        Ok(n as u64 + archive::sample_count(&self.conn)?)
     }
 
     /// The connection, for the other store modules.

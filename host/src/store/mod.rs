@@ -6,10 +6,13 @@
 //! maintenance (compaction, the daily merge, retention), so appends and
 //! queries never wait for it.
 
+mod archive;
+mod chunk;
 mod compact;
 mod db;
 mod encode;
 mod range;
+mod rangecoder;
 mod schema;
 
 use std::path::{Path, PathBuf};

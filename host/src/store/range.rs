@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use super::StoreError;
+use super::archive::ArchiveRange;
 use super::db::{Database, kind_of, labels_of};
 use super::schema::{EXACT_SUM, RAW, VALUE, rollup_rows};
 use crate::model::{Labels, MetricKind, registered_metric};
@@ -189,7 +190,7 @@ impl Database {
         if ids.is_empty() {
             return Ok(result);
         }
-        let ids = id_list(&ids);
+        let id_text = id_list(&ids);
         // Whole steps: the first point's bucket starts at or before `start`.
         let (step, start, end) = (
             q.step_ms,
@@ -205,19 +206,19 @@ impl Database {
                 "SELECT series_id, ts // $1::BIGINT * $1::BIGINT AS t, {agg}
                  FROM (SELECT x.series_id, x.ts, {VALUE} AS v FROM {RAW} x
                        JOIN series s ON s.id = x.series_id
-                       WHERE x.series_id IN ({ids}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT)
+                       WHERE x.series_id IN ({id_text}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT)
                  GROUP BY series_id, t",
                 agg = q.agg.over_raw()
             ),
             Some((table, bucket)) => format!(
                 "SELECT series_id, bucket // $1::BIGINT * $1::BIGINT AS t, {agg} FROM (
                    SELECT * FROM {rows}
-                   WHERE series_id IN ({ids}) AND bucket >= $2::BIGINT AND bucket < $3::BIGINT
+                   WHERE series_id IN ({id_text}) AND bucket >= $2::BIGINT AND bucket < $3::BIGINT
                    UNION ALL
                    SELECT x.series_id, x.ts // {bucket} * {bucket} AS bucket, min({VALUE}),
                           max({VALUE}), {EXACT_SUM}, count(*), arg_max({VALUE}, x.ts), max(x.ts)
                    FROM samples_head x JOIN series s ON s.id = x.series_id
-                   WHERE x.series_id IN ({ids}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT
+                   WHERE x.series_id IN ({id_text}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT
                    GROUP BY x.series_id, 2)
                  GROUP BY series_id, t",
                 agg = q.agg.over_rollups(),
@@ -229,13 +230,30 @@ impl Database {
              FROM ({sql}) AS r(series_id, t, value) JOIN series s ON s.id = r.series_id
              ORDER BY r.series_id, r.t"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query(duckdb::params![step, start, end])?;
+        let run = || self.range_rows(&sql, [step, start, end]);
+        result.series = if tier == Tier::Raw {
+            let archived = ArchiveRange {
+                series: Some(&ids),
+                start_ms: start,
+                end_ms: end,
+            };
+            self.with_archive(archived, run)?
+        } else {
+            run()?
+        };
+        Ok(result)
+    }
+
+    /// Runs a range query's SQL: one row per series and step, in order.
+    fn range_rows(&self, sql: &str, params: [i64; 3]) -> Result<Vec<RangeSeries>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let mut rows = stmt.query(duckdb::params_from_iter(params))?;
+        let mut series: Vec<RangeSeries> = Vec::new();
         let mut last_labels = String::new();
         while let Some(row) = rows.next()? {
             let labels: String = row.get(0)?;
-            if result.series.is_empty() || labels != last_labels {
-                result.series.push(RangeSeries {
+            if series.is_empty() || labels != last_labels {
+                series.push(RangeSeries {
                     labels: labels_of(&labels)?,
                     unit: row.get(1)?,
                     kind: kind_of(&row.get::<_, String>(2)?),
@@ -244,9 +262,9 @@ impl Database {
                 last_labels = labels;
             }
             let point = (row.get::<_, i64>(3)?, row.get::<_, f64>(4)?);
-            result.series.last_mut().expect("pushed").points.push(point);
+            series.last_mut().expect("pushed").points.push(point);
         }
-        Ok(result)
+        Ok(series)
     }
 
     /// Each matching series' last value at or before `at_ms`, looking back
@@ -272,18 +290,25 @@ impl Database {
             ids = id_list(&ids),
             from = at_ms - LATEST_LOOKBACK_MS
         );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(LatestValue {
-                labels: labels_of(&row.get::<_, String>(0)?)?,
-                unit: row.get(1)?,
-                timestamp: row.get(2)?,
-                value: row.get(3)?,
-            });
-        }
-        Ok(out)
+        let archived = ArchiveRange {
+            series: Some(&ids),
+            start_ms: at_ms - LATEST_LOOKBACK_MS + 1,
+            end_ms: at_ms.saturating_add(1),
+        };
+        self.with_archive(archived, || {
+            let mut stmt = self.conn().prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(LatestValue {
+                    labels: labels_of(&row.get::<_, String>(0)?)?,
+                    unit: row.get(1)?,
+                    timestamp: row.get(2)?,
+                    value: row.get(3)?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     /// Every stored series (of one metric, if given), with unit, kind and help.

@@ -1,6 +1,6 @@
-//! The DuckDB schema: a series dictionary, raw samples in two tables (a
-//! durable head in arrival order and compacted chunks sorted by series),
-//! and 1-minute and 1-hour rollups. ARCHITECTURE.md gives the figures that
+//! The DuckDB schema: a series dictionary, raw samples in three tables (a
+//! durable head in arrival order, compacted rows sorted by series, and
+//! closed days coded into chunks), and 1-minute and 1-hour rollups. ARCHITECTURE.md gives the figures that
 //! chose this layout.
 //!
 //! Samples reference their series by a small integer id so the wide,
@@ -46,6 +46,15 @@ CREATE TABLE IF NOT EXISTS samples_compact (
     ts        BIGINT  NOT NULL,
     ivalue    BIGINT,
     fvalue    DOUBLE
+);
+-- The daily merge codes each series' closed day into chunks of at most
+-- 32,768 samples (chunk.rs), which it moves here from samples_compact.
+CREATE TABLE IF NOT EXISTS samples_chunk (
+    series_id INTEGER NOT NULL,
+    start_ts  BIGINT  NOT NULL, -- the first sample's time, epoch ms
+    end_ts    BIGINT  NOT NULL, -- the last sample's
+    count     INTEGER NOT NULL,
+    data      BLOB    NOT NULL
 );
 -- Ranges the daily merge has rewritten, so a restart does not redo them.
 CREATE TABLE IF NOT EXISTS merged_ranges (
@@ -136,6 +145,17 @@ pub const EXACT_SUM: &str =
     "coalesce(sum(x.ivalue) / pow(10, coalesce(any_value(s.precision), 0)), 0)
     + coalesce(sum(x.fvalue), 0)";
 
-/// Both raw tables as one relation.
+/// The main connection's table of archived samples decoded for the query
+/// at hand (`archive.rs`); temporary, so it is never written to the file.
+pub const CREATE_STAGED: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_chunks (
+    series_id INTEGER NOT NULL,
+    ts        BIGINT  NOT NULL,
+    ivalue    BIGINT,
+    fvalue    DOUBLE
+);";
+
+/// Every raw sample as one relation: the head, the compacted rows and the
+/// archived chunks a query has staged (none unless it has).
 pub const RAW: &str = "(SELECT series_id, ts, ivalue, fvalue FROM samples_head
-  UNION ALL SELECT series_id, ts, ivalue, fvalue FROM samples_compact)";
+  UNION ALL SELECT series_id, ts, ivalue, fvalue FROM samples_compact
+  UNION ALL SELECT series_id, ts, ivalue, fvalue FROM staged_chunks)";

@@ -412,6 +412,87 @@ async fn merging_a_day_keeps_every_sample_and_answer() {
     assert_eq!(reopened.sample_count().await.unwrap(), 720);
 }
 
+/// Every raw query the API makes, for comparing before and after a merge.
+async fn raw_answers(store: &Store, metric: &str) -> Vec<String> {
+    let mut answers = vec![format!(
+        "{:?}",
+        store.query(metric, 0, 7_200_000).await.unwrap()
+    )];
+    for (step, agg) in [
+        (10_000, Aggregation::Avg),
+        (7_000, Aggregation::Last),
+        (3_600_000, Aggregation::P95),
+    ] {
+        let q = range(metric, 0, 7_200_000, step, agg);
+        let answer = store.query_range(q).await.unwrap();
+        assert_eq!(answer.tier, Tier::Raw);
+        answers.push(format!("{:?}", answer.series));
+    }
+    for at in [0, 4_321_000, 7_190_000, 7_500_000] {
+        let latest = store.latest(metric, Labels::new(), at).await.unwrap();
+        answers.push(format!("{latest:?}"));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn archived_days_answer_every_raw_query_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // A registered metric rounded to two decimals on two hosts, and an
+    // unregistered one mixing integers and exact doubles at uneven times.
+    let mut batch = Vec::new();
+    for i in 0..720i64 {
+        for host in ["a", "b"] {
+            let v = 20.0 + (i % 37) as f64 * 0.37 + if host == "b" { 50.0 } else { 0.0 };
+            batch.push(sample("system.cpuUsage", v, i * 10_000, &[("host", host)]));
+        }
+        let odd = if i % 3 == 0 { i as f64 } else { i as f64 / 7.0 };
+        batch.push(sample("app.odd", odd, i * 10_000 + i % 5, &[]));
+    }
+    store.append(batch).await.unwrap();
+    store.compact(7_200_000).await.unwrap();
+    let before = [
+        raw_answers(&store, "system.cpuUsage").await,
+        raw_answers(&store, "app.odd").await,
+    ];
+    let since_before = store.since(3_000_000).await.unwrap().len();
+
+    assert_eq!(store.merge(0, 86_400_000).await.unwrap(), 3 * 720);
+    let after = [
+        raw_answers(&store, "system.cpuUsage").await,
+        raw_answers(&store, "app.odd").await,
+    ];
+    assert_eq!(after, before);
+    assert_eq!(store.since(3_000_000).await.unwrap().len(), since_before);
+    assert_eq!(store.sample_count().await.unwrap(), 3 * 720);
+
+    // A late sample of the archived day stays a row beside the chunks.
+    let late = sample("app.odd", 0.5, 5_000, &[]);
+    store.append(vec![late]).await.unwrap();
+    store.compact(7_200_000).await.unwrap();
+    let points = store.query("app.odd", 0, 10_000).await.unwrap();
+    assert_eq!(points.series[0].points, vec![(0, 0.0), (5_000, 0.5)]);
+
+    // Retention deletes a chunk once its last sample is past the cut-off.
+    let far = i64::MIN / 2;
+    let keep_all = RetentionCutoffs {
+        raw: 0,
+        minute: far,
+        hour: far,
+    };
+    assert_eq!(store.apply_retention(keep_all).await.unwrap(), 0);
+    let drop_day = RetentionCutoffs {
+        raw: 86_400_000,
+        ..keep_all
+    };
+    assert_eq!(store.apply_retention(drop_day).await.unwrap(), 3 * 720 + 1);
+    assert_eq!(store.sample_count().await.unwrap(), 0);
+    // The rollups keep the day.
+    let hourly = range("system.cpuUsage", 0, 7_200_000, 3_600_000, Aggregation::Max);
+    assert_eq!(store.query_range(hourly).await.unwrap().series.len(), 2);
+}
+
 #[test]
 fn releasing_the_cache_drops_blocks_read_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
