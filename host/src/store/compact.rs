@@ -1,5 +1,5 @@
 //! Compaction: the head (arrival order, one commit per batch) is moved into
-//! series-sorted chunks, and the moved samples are folded into the 1-minute
+//! series-sorted rows, and the moved samples are folded into the 1-minute
 //! and 1-hour rollups, all in one transaction.
 //!
 //! Sorting is what makes the data small: measured here, tick-interleaved
@@ -9,15 +9,13 @@
 //! only (never recomputed from the raw tables); a late sample whose minute
 //! was already rolled up is merged into that minute's row.
 //!
-//! Once a UTC day is over, the daily merge moves its compacted samples into
-//! coded chunks (`archive.rs`, about half the size) and rewrites its
-//! 1-minute rollups sorted by series: compaction appended them in runs of
-//! ten minutes, shorter than DuckDB's compression groups (2,048 values for
-//! bit-packing, 1,024 for ALP), so every group spanned several series and
-//! paid for the jumps between them.
+//! Once a UTC day is over, the daily merge moves its compacted samples and
+//! its 1-minute rollups into coded chunks (`archive.rs`), which take about
+//! half of what DuckDB's codecs made of the rows.
+//!
 //! All of this runs on the maintenance thread's own connection, so appends
 //! and queries go on meanwhile: compaction moves only head rows its snapshot
-//! sees, and the merge touches only compacted rows of a closed day.
+//! sees, and the merge touches only rows of a closed day.
 
 use duckdb::{Connection, params};
 
@@ -132,6 +130,7 @@ pub fn apply_retention(conn: &Connection, cutoffs: RetentionCutoffs) -> Result<u
         "DELETE FROM rollup_1m WHERE bucket < ?",
         params![cutoffs.minute],
     )?;
+    archive::apply_minute_retention(conn, cutoffs.minute)?;
     conn.execute(
         "DELETE FROM rollup_1h WHERE bucket < ?",
         params![cutoffs.hour],
@@ -176,45 +175,42 @@ fn merge(tx: &duckdb::Transaction<'_>, partial: &str, rollup: &str) -> Result<()
     Ok(())
 }
 
-/// Rewrites the rows of `table` whose `time` column is in `[from, to)` and
-/// whose series is in `[first, last]`, sorted by series and time; returns
-/// how many. Rows appended here get higher row ids than every row found,
-/// which is how the old copies are told apart and deleted.
-fn rewrite_sorted(
-    tx: &duckdb::Transaction<'_>,
-    table: &str,
-    time: &str,
-    (from, to): (i64, i64),
-    (first, last): (i64, i64),
-) -> Result<u64, StoreError> {
-    let before: Option<i64> =
-        tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
-    let moved = tx.execute(
-        &format!(
-            "INSERT INTO {table} SELECT * FROM {table}
-             WHERE {time} >= ? AND {time} < ? AND series_id BETWEEN ? AND ?
-             ORDER BY series_id, {time}"
-        ),
-        params![from, to, first, last],
+/// Rewrites the hourly rollups of `[start_ms, end_ms)` sorted by series,
+/// in one transaction (a day is 24 rows a series). Compaction replaced each
+/// hour's row six times (once per 10-minute part), and the replaced rows
+/// stayed in their row groups as deleted rows: rewriting the benchmark's
+/// day took its hourly rollups from three blocks to one. Copies are
+/// appended above every row id found, which is how the old rows are told
+/// apart and deleted.
+fn rewrite_hours(conn: &mut Connection, (start_ms, end_ms): (i64, i64)) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let before: Option<i64> = tx.query_row("SELECT max(rowid) FROM rollup_1h", [], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO rollup_1h SELECT * FROM rollup_1h WHERE bucket >= ? AND bucket < ?
+         ORDER BY series_id, bucket",
+        params![start_ms, end_ms],
     )?;
     tx.execute(
-        &format!(
-            "DELETE FROM {table}
-             WHERE rowid <= ? AND {time} >= ? AND {time} < ? AND series_id BETWEEN ? AND ?"
-        ),
-        params![before.unwrap_or(-1), from, to, first, last],
+        "DELETE FROM rollup_1h WHERE rowid <= ? AND bucket >= ? AND bucket < ?",
+        params![before.unwrap_or(-1), start_ms, end_ms],
     )?;
-    Ok(moved as u64)
+    tx.commit()?;
+    Ok(())
 }
 
-/// Archives the compacted samples of `[start_ms, end_ms)` (a closed UTC
-/// day) into coded chunks (`archive.rs`) and rewrites the day's 1-minute
-/// rollups sorted by series, on the maintenance connection, a few series
-/// at a time (each step its own transaction, so a day of thousands of
-/// series never has to fit in memory at once). A range merged before is
+/// Archives the compacted samples and the 1-minute rollups of `[start_ms,
+/// end_ms)` (a closed UTC day) into coded chunks (`archive.rs`), on the
+/// maintenance connection, a few series at a time (each step its own
+/// transaction, so a day of thousands of series never has to fit in memory
+/// at once). A range merged before is
 /// left alone (a restart asks for yesterday again). Returns the samples
 /// archived.
-pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<u64, StoreError> {
+pub fn merge_range(
+    conn: &mut Connection,
+    epoch: &archive::ArchiveEpoch,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<u64, StoreError> {
     let done: i64 = conn.query_row(
         "SELECT count(*) FROM merged_ranges WHERE start_ms = ? AND end_ms = ?",
         params![start_ms, end_ms],
@@ -223,12 +219,8 @@ pub fn merge_range(conn: &mut Connection, start_ms: i64, end_ms: i64) -> Result<
     if done > 0 {
         return Ok(0);
     }
-    // The 1-minute rollups were appended a few rows per series at a time,
-    // as the samples were; they stay in DuckDB (range queries read them)
-    // and are rewritten sorted instead.
-    let archived = archive::archive_range(conn, (start_ms, end_ms), |tx, series| {
-        rewrite_sorted(tx, "rollup_1m", "bucket", (start_ms, end_ms), series).map(|_| ())
-    })?;
+    let archived = archive::archive_range(conn, epoch, (start_ms, end_ms))?;
+    rewrite_hours(conn, (start_ms, end_ms))?;
     conn.execute(
         "INSERT INTO merged_ranges VALUES (?, ?)",
         params![start_ms, end_ms],

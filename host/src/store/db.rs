@@ -5,7 +5,7 @@ use std::path::Path;
 
 use duckdb::{Connection, params};
 
-use super::archive::{self, ArchiveRange};
+use super::archive::{self, ArchiveEpoch, ArchiveRange};
 use super::encode::{Stored, encode};
 use super::schema::{RAW, VALUE};
 use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
@@ -44,6 +44,8 @@ pub struct Database {
     /// sample of a known series allocates nothing.
     series: HashMap<String, HashMap<Labels, SeriesInfo>>,
     next_series_id: i32,
+    /// Shared with the maintenance thread's daily merge.
+    archive_epoch: ArchiveEpoch,
 }
 
 impl Database {
@@ -65,6 +67,7 @@ impl Database {
             conn,
             series: HashMap::new(),
             next_series_id: 1,
+            archive_epoch: ArchiveEpoch::default(),
         };
         db.load_series()?;
         Ok(db)
@@ -349,6 +352,11 @@ impl Database {
             }));
         }
         Ok(out)
+    }
+
+    /// What the maintenance thread's merge brackets its commits with.
+    pub fn archive_epoch(&self) -> ArchiveEpoch {
+        self.archive_epoch.clone()
     }
 
     /// A second connection to the same database, for the maintenance thread.

@@ -12,7 +12,7 @@
 
 /// Largest magnitude stored as an integer: beyond 2^53 an `f64` no longer
 /// holds every integer, so the round trip would not be exact.
-const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+pub const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
 /// A value as it goes into the `ivalue`/`fvalue` pair of columns.
 #[derive(Debug, Clone, Copy, PartialEq)]

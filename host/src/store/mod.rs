@@ -12,6 +12,7 @@ mod compact;
 mod db;
 mod encode;
 mod range;
+mod range_rollups;
 mod rangecoder;
 mod schema;
 
@@ -178,6 +179,7 @@ impl Store {
         let path = data_dir.join(DATABASE_FILE);
         let db = Database::open(&path)?;
         let maintenance_conn = db.second_connection()?;
+        let epoch = db.archive_epoch();
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         std::thread::Builder::new()
             .name("perfwatch-store".into())
@@ -186,7 +188,7 @@ impl Store {
         let (maintenance, requests) = mpsc::channel::<Maintenance>(4);
         std::thread::Builder::new()
             .name("perfwatch-store-maintenance".into())
-            .spawn(move || maintain(maintenance_conn, requests))
+            .spawn(move || maintain(maintenance_conn, &epoch, requests))
             .expect("spawning the maintenance thread");
         Ok(Self {
             commands,
@@ -371,7 +373,11 @@ impl Store {
     }
 }
 
-fn maintain(mut conn: duckdb::Connection, mut requests: mpsc::Receiver<Maintenance>) {
+fn maintain(
+    mut conn: duckdb::Connection,
+    epoch: &archive::ArchiveEpoch,
+    mut requests: mpsc::Receiver<Maintenance>,
+) {
     while let Some(request) = requests.blocking_recv() {
         // A dropped reply means the caller gave up; the work is done anyway.
         match request {
@@ -379,7 +385,7 @@ fn maintain(mut conn: duckdb::Connection, mut requests: mpsc::Receiver<Maintenan
                 let _ = reply.send(compact::compact(&mut conn, cutoff));
             }
             Maintenance::Merge(start, end, reply) => {
-                let _ = reply.send(compact::merge_range(&mut conn, start, end));
+                let _ = reply.send(compact::merge_range(&mut conn, epoch, start, end));
             }
             Maintenance::Retention(cutoffs, reply) => {
                 let _ = reply.send(compact::apply_retention(&conn, cutoffs));

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::StoreError;
 use super::archive::ArchiveRange;
 use super::db::{Database, kind_of, labels_of};
-use super::schema::{EXACT_SUM, RAW, VALUE, rollup_rows};
+use super::schema::{RAW, VALUE};
 use crate::model::{Labels, MetricKind, registered_metric};
 
 /// Most points one range query may return per series, as in Prometheus.
@@ -58,18 +58,6 @@ impl Aggregation {
             Self::P95 => "quantile_cont(v, 0.95)",
         }
         .to_owned()
-    }
-
-    /// Over rollup rows.
-    fn over_rollups(self) -> &'static str {
-        match self {
-            Self::Avg => "sum(sum) / sum(count)",
-            Self::Min => "min(min)",
-            Self::Max => "max(max)",
-            Self::Sum => "sum(sum)",
-            Self::Last => "arg_max(last, last_ts)",
-            Self::P95 => unreachable!("p95 is always answered from raw samples"),
-        }
     }
 }
 
@@ -161,7 +149,7 @@ pub struct LatestValue {
     pub value: f64,
 }
 
-fn id_list(ids: &[i32]) -> String {
+pub(super) fn id_list(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
@@ -190,58 +178,50 @@ impl Database {
         if ids.is_empty() {
             return Ok(result);
         }
-        let id_text = id_list(&ids);
         // Whole steps: the first point's bucket starts at or before `start`.
         let (step, start, end) = (
             q.step_ms,
             q.start_ms.div_euclid(q.step_ms) * q.step_ms,
             q.end_ms,
         );
+        let Some((table, bucket)) = tier.table_and_bucket() else {
+            result.series = self.raw_range(q, &ids, (step, start, end))?;
+            return Ok(result);
+        };
+        result.series = self.rollup_range(q, &ids, (table, bucket), (step, start, end))?;
+        Ok(result)
+    }
+
+    /// The raw tier: the samples of each step aggregated by DuckDB, the
+    /// archived ones staged first.
+    fn raw_range(
+        &self,
+        q: &RangeQuery,
+        ids: &[i32],
+        (step, start, end): (i64, i64, i64),
+    ) -> Result<Vec<RangeSeries>, StoreError> {
         // The times are parameters ($1 step, $2 start, $3 end), so a panel
         // refreshed over a moving range reuses the prepared plan; planning
         // was half of a one-series day's query time. DuckDB binds the
         // values before pruning row groups by their zone maps.
-        let sql = match tier.table_and_bucket() {
-            None => format!(
-                "SELECT series_id, ts // $1::BIGINT * $1::BIGINT AS t, {agg}
-                 FROM (SELECT x.series_id, x.ts, {VALUE} AS v FROM {RAW} x
-                       JOIN series s ON s.id = x.series_id
-                       WHERE x.series_id IN ({id_text}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT)
-                 GROUP BY series_id, t",
-                agg = q.agg.over_raw()
-            ),
-            Some((table, bucket)) => format!(
-                "SELECT series_id, bucket // $1::BIGINT * $1::BIGINT AS t, {agg} FROM (
-                   SELECT * FROM {rows}
-                   WHERE series_id IN ({id_text}) AND bucket >= $2::BIGINT AND bucket < $3::BIGINT
-                   UNION ALL
-                   SELECT x.series_id, x.ts // {bucket} * {bucket} AS bucket, min({VALUE}),
-                          max({VALUE}), {EXACT_SUM}, count(*), arg_max({VALUE}, x.ts), max(x.ts)
-                   FROM samples_head x JOIN series s ON s.id = x.series_id
-                   WHERE x.series_id IN ({id_text}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT
-                   GROUP BY x.series_id, 2)
-                 GROUP BY series_id, t",
-                agg = q.agg.over_rollups(),
-                rows = rollup_rows(table)
-            ),
-        };
         let sql = format!(
             "SELECT s.labels, s.unit, s.kind, r.t, r.value
-             FROM ({sql}) AS r(series_id, t, value) JOIN series s ON s.id = r.series_id
-             ORDER BY r.series_id, r.t"
+             FROM (SELECT series_id, ts // $1::BIGINT * $1::BIGINT AS t, {agg}
+                   FROM (SELECT x.series_id, x.ts, {VALUE} AS v FROM {RAW} x
+                         JOIN series s ON s.id = x.series_id
+                         WHERE x.series_id IN ({ids}) AND x.ts >= $2::BIGINT AND x.ts < $3::BIGINT)
+                   GROUP BY series_id, t) AS r(series_id, t, value)
+             JOIN series s ON s.id = r.series_id
+             ORDER BY r.series_id, r.t",
+            agg = q.agg.over_raw(),
+            ids = id_list(ids)
         );
-        let run = || self.range_rows(&sql, [step, start, end]);
-        result.series = if tier == Tier::Raw {
-            let archived = ArchiveRange {
-                series: Some(&ids),
-                start_ms: start,
-                end_ms: end,
-            };
-            self.with_archive(archived, run)?
-        } else {
-            run()?
+        let archived = ArchiveRange {
+            series: Some(ids),
+            start_ms: start,
+            end_ms: end,
         };
-        Ok(result)
+        self.with_archive(archived, || self.range_rows(&sql, [step, start, end]))
     }
 
     /// Runs a range query's SQL: one row per series and step, in order.

@@ -47,14 +47,18 @@ CREATE TABLE IF NOT EXISTS samples_compact (
     ivalue    BIGINT,
     fvalue    DOUBLE
 );
--- The daily merge codes each series' closed day into chunks of at most
--- 32,768 samples (chunk.rs), which it moves here from samples_compact.
-CREATE TABLE IF NOT EXISTS samples_chunk (
-    series_id INTEGER NOT NULL,
-    start_ts  BIGINT  NOT NULL, -- the first sample's time, epoch ms
-    end_ts    BIGINT  NOT NULL, -- the last sample's
-    count     INTEGER NOT NULL,
-    data      BLOB    NOT NULL
+-- Closed days, coded by the daily merge (archive.rs, chunk.rs): each
+-- series' samples in chunks of at most 32,768 (tier 0), and its day of
+-- 1-minute rollups as one chunk of six columns (tier 1). One table, so the
+-- two kinds share their blocks: as two, the benchmark's day took a block
+-- more of its 50.
+CREATE TABLE IF NOT EXISTS archive (
+    series_id INTEGER  NOT NULL,
+    tier      UTINYINT NOT NULL,
+    first_ms  BIGINT   NOT NULL, -- the first sample's time or minute, epoch ms
+    last_ms   BIGINT   NOT NULL, -- the last one's
+    count     INTEGER  NOT NULL, -- samples or minutes
+    data      BLOB     NOT NULL
 );
 -- Ranges the daily merge has rewritten, so a restart does not redo them.
 CREATE TABLE IF NOT EXISTS merged_ranges (
