@@ -368,8 +368,8 @@ impl Ticker {
             minute: tick_ms - days(config.rollup_1m_retention_days),
             hour: tick_ms - days(config.rollup_1h_retention_days),
         };
-        // Once a day, when the previous UTC day is fully compacted, its
-        // chunks are merged into one (see store/compact.rs).
+        // Once a day, when the previous UTC day is fully compacted, it is
+        // archived into coded chunks (see store/archive.rs).
         let today = cutoff.div_euclid(DAY_MS) * DAY_MS;
         let merge_day = (today > self.last_merged_day_ms).then(|| {
             self.last_merged_day_ms = today;
@@ -385,7 +385,7 @@ impl Ticker {
             }
             if let Some(day) = merge_day {
                 match store.merge(day, day + DAY_MS).await {
-                    Ok(n) => tracing::info!(samples = n, "store: yesterday's chunks merged"),
+                    Ok(n) => tracing::info!(samples = n, "store: yesterday archived into chunks"),
                     Err(e) => {
                         tracing::error!(error = %anyhow::Error::from(e), "store day merge failed")
                     }

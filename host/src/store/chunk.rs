@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! version u8 = 1 | flags u8 | count varint | first ts zigzag varint
-//! [tick varint]                  when the timestamps are evenly spaced
+//! [tick zigzag varint]           when the timestamps are evenly spaced
 //! [divisor varint, base zigzag]  when any value is a scaled integer
 //! range-coded body: per sample [kind bit] [Δ of Δ of ts] [value]
 //! ```
@@ -24,8 +24,8 @@ use super::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
 
 /// Most samples in one chunk: about nine hours at a 1 s tick. Measured on
 /// the storage benchmark's day, chunks of a whole day would code 0.3 %
-/// smaller and chunks of two hours 1 % larger; a query of an hour decodes
-/// at most two chunks per series.
+/// smaller and chunks of two hours 1 % larger; the size bounds what a short
+/// query decodes.
 pub const MAX_CHUNK_POINTS: usize = 1 << 15;
 
 /// Integers coded both ways to choose between deltas and distances above

@@ -35,6 +35,17 @@ struct SeriesInfo {
     id: i32,
     /// Decimals kept, or `None` for exact storage; see `encode.rs`.
     precision: Option<u8>,
+    unit: String,
+    kind: MetricKind,
+}
+
+/// A stored series as range queries describe it.
+pub(super) struct SeriesMeta<'a> {
+    pub labels: &'a Labels,
+    pub unit: &'a str,
+    pub kind: MetricKind,
+    /// Decimals kept, or `None` for exact storage.
+    pub precision: Option<u8>,
 }
 
 /// An open database plus the in-memory series dictionary.
@@ -76,24 +87,31 @@ impl Database {
     fn load_series(&mut self) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, metric, labels, precision FROM series")?;
+            .prepare("SELECT id, metric, labels, precision, unit, kind FROM series")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i32>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<u8>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })?;
         for row in rows {
-            let (id, metric, labels, precision) = row?;
+            let (id, metric, labels, precision, unit, kind) = row?;
             let labels: Labels = serde_json::from_str(&labels).map_err(|e| {
                 StoreError::Corrupt(format!("series {id} has unreadable labels: {e}"))
             })?;
-            self.series
-                .entry(metric)
-                .or_default()
-                .insert(labels, SeriesInfo { id, precision });
+            self.series.entry(metric).or_default().insert(
+                labels,
+                SeriesInfo {
+                    id,
+                    precision,
+                    unit,
+                    kind: kind_of(&kind),
+                },
+            );
             self.next_series_id = self.next_series_id.max(id + 1);
         }
         Ok(())
@@ -151,10 +169,15 @@ impl Database {
                             s.kind.as_str(),
                             precision
                         ])?;
-                        self.series
-                            .entry(s.metric.clone())
-                            .or_default()
-                            .insert(s.labels.clone(), SeriesInfo { id, precision });
+                        self.series.entry(s.metric.clone()).or_default().insert(
+                            s.labels.clone(),
+                            SeriesInfo {
+                                id,
+                                precision,
+                                unit: s.unit.clone(),
+                                kind: s.kind,
+                            },
+                        );
                         added.push((s.metric.clone(), s.labels.clone()));
                         (id, precision)
                     }
@@ -422,15 +445,42 @@ impl Database {
 
     /// Number of raw samples stored (for tests and diagnostics).
     pub fn sample_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
-        Ok(n as u64 + archive::sample_count(&self.conn)?)
+        // Two statements: the epoch redoes them if a merge step moved
+        // samples between them.
+        self.archive_epoch.read(|| {
+            let n: i64 = self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
+            Ok(n as u64 + archive::sample_count(&self.conn)?)
+        })
     }
 
     /// The connection, for the other store modules.
     pub(super) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Every stored series of `metric` whose labels include `selector`, by id.
+    pub(super) fn matching_series(
+        &self,
+        metric: &str,
+        selector: &Labels,
+    ) -> std::collections::BTreeMap<i32, SeriesMeta<'_>> {
+        self.series
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .filter(|(labels, _)| labels.includes(selector))
+            .map(|(labels, info)| {
+                let meta = SeriesMeta {
+                    labels,
+                    unit: &info.unit,
+                    kind: info.kind,
+                    precision: info.precision,
+                };
+                (info.id, meta)
+            })
+            .collect()
     }
 
     /// The id of every stored series of `metric` whose labels include `selector`.

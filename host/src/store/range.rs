@@ -167,7 +167,7 @@ impl Database {
             });
         }
         let tier = Tier::for_query(q.step_ms, q.agg);
-        let ids = self.series_ids(&q.metric, &q.selector);
+        let series = self.matching_series(&q.metric, &q.selector);
         let mut result = RangeResult {
             metric: q.metric.clone(),
             tier,
@@ -175,7 +175,7 @@ impl Database {
             agg: q.agg,
             series: Vec::new(),
         };
-        if ids.is_empty() {
+        if series.is_empty() {
             return Ok(result);
         }
         // Whole steps: the first point's bucket starts at or before `start`.
@@ -185,10 +185,11 @@ impl Database {
             q.end_ms,
         );
         let Some((table, bucket)) = tier.table_and_bucket() else {
+            let ids: Vec<i32> = series.keys().copied().collect();
             result.series = self.raw_range(q, &ids, (step, start, end))?;
             return Ok(result);
         };
-        result.series = self.rollup_range(q, &ids, (table, bucket), (step, start, end))?;
+        result.series = self.rollup_range(q, &series, (table, bucket), (step, start, end))?;
         Ok(result)
     }
 
@@ -268,11 +269,11 @@ impl Database {
              WHERE x.series_id IN ({ids}) AND x.ts <= {at_ms} AND x.ts > {from}
              GROUP BY s.id, s.labels, s.unit ORDER BY s.id",
             ids = id_list(&ids),
-            from = at_ms - LATEST_LOOKBACK_MS
+            from = at_ms.saturating_sub(LATEST_LOOKBACK_MS)
         );
         let archived = ArchiveRange {
             series: Some(&ids),
-            start_ms: at_ms - LATEST_LOOKBACK_MS + 1,
+            start_ms: at_ms.saturating_sub(LATEST_LOOKBACK_MS - 1),
             end_ms: at_ms.saturating_add(1),
         };
         self.with_archive(archived, || {
