@@ -25,5 +25,6 @@ pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod tick;
+pub mod varint;
 pub mod watch;
 pub mod window;

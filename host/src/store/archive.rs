@@ -33,6 +33,7 @@ use duckdb::{Connection, params};
 use super::StoreError;
 use super::chunk::{self, MAX_CHUNK_POINTS, Value};
 use super::db::Database;
+use super::range::id_list;
 
 /// Most archived samples one query stages (those inside its range): 20
 /// series' week at 1 s, some seconds' work (a p95 over archived days). DuckDB spills
@@ -132,10 +133,7 @@ fn series_filter(series: Option<&[i32]>) -> String {
     match series {
         None => "TRUE".to_owned(),
         Some([]) => "FALSE".to_owned(),
-        Some(ids) => {
-            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
-            format!("series_id IN ({})", ids.join(","))
-        }
+        Some(ids) => format!("series_id IN ({})", id_list(ids)),
     }
 }
 

@@ -21,6 +21,7 @@
 
 use super::encode::{MAX_EXACT_INTEGER, divisor};
 use super::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
+use crate::varint::{self, unzigzag, zigzag};
 
 /// Most samples in one chunk: about nine hours at a 1 s tick. Measured on
 /// the storage benchmark's day, chunks of a whole day would code 0.3 %
@@ -60,8 +61,8 @@ pub struct CorruptChunk(&'static str);
 pub fn encode(points: &[(i64, Value)]) -> Vec<u8> {
     assert!(!points.is_empty() && points.len() <= MAX_CHUNK_POINTS);
     let mut out = vec![VERSION, 0];
-    varint(&mut out, points.len() as u64);
-    varint(&mut out, zigzag(points[0].0));
+    varint::put(&mut out, points.len() as u64);
+    varint::put_signed(&mut out, points[0].0);
     let mut flags = 0;
 
     let tick = points.get(1).map_or(0, |p| p.0.wrapping_sub(points[0].0));
@@ -70,7 +71,7 @@ pub fn encode(points: &[(i64, Value)]) -> Vec<u8> {
         .all(|w| w[1].0.wrapping_sub(w[0].0) == tick);
     if regular {
         flags |= REGULAR_TICK;
-        varint(&mut out, zigzag(tick));
+        varint::put_signed(&mut out, tick);
     }
 
     let integers: Vec<i64> = points
@@ -93,8 +94,8 @@ pub fn encode(points: &[(i64, Value)]) -> Vec<u8> {
         if code.non_decreasing {
             flags |= NON_DECREASING;
         }
-        varint(&mut out, code.divisor);
-        varint(&mut out, zigzag(code.base));
+        varint::put(&mut out, code.divisor);
+        varint::put_signed(&mut out, code.base);
     }
     out[1] = flags;
 
@@ -207,7 +208,7 @@ pub fn encode_columns(times: &[i64], columns: &[Vec<Value>]) -> Vec<u8> {
         assert_eq!(column.len(), times.len());
         let points: Vec<(i64, Value)> = times.iter().copied().zip(column.iter().copied()).collect();
         let coded = encode(&points);
-        varint(&mut out, coded.len() as u64);
+        varint::put(&mut out, coded.len() as u64);
         out.extend(coded);
     }
     out
@@ -361,22 +362,6 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -393,15 +378,11 @@ impl Reader<'_> {
     }
 
     fn varint(&mut self) -> Result<u64, CorruptChunk> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7F) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(CorruptChunk("varint too long"))
+        let mut rest = &self.bytes[self.at..];
+        let before = rest.len();
+        let v = varint::take_checked(&mut rest).ok_or(CorruptChunk("header cut short"))?;
+        self.at += before - rest.len();
+        Ok(v)
     }
 }
 

@@ -10,6 +10,8 @@
 //! decimals (NaN, ±0.0 mixes, binary fractions) are stored as the bits that
 //! changed from the previous value, so every value comes back exactly.
 
+use crate::varint::{put, put_signed, take, take_signed};
+
 /// Decimal places tried before falling back to bit storage.
 const MAX_DECIMALS: u8 = 9;
 /// Mode byte of a block whose values are stored as bits.
@@ -172,37 +174,6 @@ fn count_of(value: f64, decimals: u8) -> Option<i64> {
     }
     let count = count as i64;
     ((count as f64 / scale).to_bits() == value.to_bits()).then_some(count)
-}
-
-fn put(bytes: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        bytes.push(n as u8 | 0x80);
-        n >>= 7;
-    }
-    bytes.push(n as u8);
-}
-
-fn put_signed(bytes: &mut Vec<u8>, n: i64) {
-    put(bytes, ((n << 1) ^ (n >> 63)) as u64);
-}
-
-fn take(bytes: &mut &[u8]) -> u64 {
-    let mut n = 0u64;
-    let mut shift = 0;
-    while let Some((&byte, rest)) = bytes.split_first() {
-        *bytes = rest;
-        n |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            break;
-        }
-        shift += 7;
-    }
-    n
-}
-
-fn take_signed(bytes: &mut &[u8]) -> i64 {
-    let n = take(bytes);
-    (n >> 1) as i64 ^ -((n & 1) as i64)
 }
 
 #[cfg(test)]
