@@ -637,3 +637,39 @@ async fn rollups_of_the_epoch_ms_layout_are_migrated() {
         .unwrap();
     assert_eq!(minute.series[0].points, vec![(60_000, -1.0)]);
 }
+
+#[tokio::test]
+async fn an_archived_day_leaves_no_rows_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    two_hours(&store).await;
+    store.compact(i64::MAX).await.unwrap();
+    let minutes = range("app.load", 0, 7_200_000, 60_000, Aggregation::Avg);
+    let before = store.query_range(minutes.clone()).await.unwrap();
+    store.merge(0, 86_400_000).await.unwrap();
+    store.close().await.unwrap();
+
+    // The day left the row tables for the archive: 720 samples in chunks
+    // of one series, and its 120 minutes in one more chunk.
+    let conn = duckdb::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM samples_compact"), 0);
+    assert_eq!(count("SELECT count(*) FROM rollup_1m"), 0);
+    assert_eq!(
+        count("SELECT sum(count)::BIGINT FROM archive WHERE tier = 0"),
+        720
+    );
+    assert_eq!(
+        count("SELECT sum(count)::BIGINT FROM archive WHERE tier = 1"),
+        120
+    );
+    assert_eq!(count("SELECT count(*) FROM rollup_1h"), 2);
+    drop(conn);
+
+    let store = Store::open(dir.path()).unwrap();
+    let after = store.query_range(minutes).await.unwrap();
+    assert_eq!(after.series[0].points, before.series[0].points);
+    let raw = store.query("app.load", 0, 7_200_000).await.unwrap();
+    assert_eq!(raw.series[0].points.len(), 720);
+    assert_eq!(raw.series[0].points[719], (7_190_000, 719.0));
+}
