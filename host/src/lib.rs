@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod decimal;
 pub mod dir;
 pub mod embed;
 pub mod ingest;

@@ -19,8 +19,8 @@
 //! to 0.001 ms but measured to 0.01 has every delta a multiple of ten).
 //! Doubles are coded as the bits that changed from the previous double.
 
-use super::encode::{MAX_EXACT_INTEGER, divisor};
 use super::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
+use crate::decimal::{divisor, exact_count};
 use crate::varint::{self, unzigzag, zigzag};
 
 /// Most samples in one chunk: about nine hours at a 1 s tick. Measured on
@@ -245,14 +245,7 @@ pub fn decode_columns(bytes: &[u8], n: usize) -> Result<(Vec<i64>, Vec<Vec<Value
 /// rollups' min, max, sum and last do) as that integer, which codes far
 /// smaller; any other double as it is.
 pub fn from_double(v: f64, precision: u8) -> Value {
-    let d = divisor(precision);
-    let scaled = (v * d).round();
-    // Compared as decoding will compute it, so -0.0 stays a double.
-    if scaled.abs() < MAX_EXACT_INTEGER && ((scaled as i64) as f64 / d).to_bits() == v.to_bits() {
-        Value::Scaled(scaled as i64)
-    } else {
-        Value::Double(v)
-    }
+    exact_count(v, precision).map_or(Value::Double(v), Value::Scaled)
 }
 
 /// The double [`from_double`] was given.

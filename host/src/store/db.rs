@@ -485,16 +485,7 @@ impl Database {
 
     /// The id of every stored series of `metric` whose labels include `selector`.
     pub(super) fn series_ids(&self, metric: &str, selector: &Labels) -> Vec<i32> {
-        let mut ids: Vec<i32> = self
-            .series
-            .get(metric)
-            .into_iter()
-            .flatten()
-            .filter(|(labels, _)| labels.includes(selector))
-            .map(|(_, info)| info.id)
-            .collect();
-        ids.sort_unstable();
-        ids
+        self.matching_series(metric, selector).into_keys().collect()
     }
 }
 

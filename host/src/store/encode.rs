@@ -10,9 +10,7 @@
 //! (counts, bytes, counters) as integers and keeps every other value exact
 //! as a double.
 
-/// Largest magnitude stored as an integer: beyond 2^53 an `f64` no longer
-/// holds every integer, so the round trip would not be exact.
-pub const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+use crate::decimal::{MAX_EXACT_INTEGER, divisor};
 
 /// A value as it goes into the `ivalue`/`fvalue` pair of columns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,13 +19,6 @@ pub enum Stored {
     Scaled(i64),
     /// Kept as it came.
     Double(f64),
-}
-
-/// `10^scale` as a double: the divisor that turns the stored integer back
-/// into the value. Division (not multiplication by `10^-scale`) gives the
-/// double nearest the decimal, the same one parsing its text gives.
-pub fn divisor(scale: u8) -> f64 {
-    10f64.powi(i32::from(scale))
 }
 
 /// Encodes one value for a series with `scale` and whether it is registered

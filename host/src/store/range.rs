@@ -86,7 +86,7 @@ impl Tier {
         }
     }
 
-    fn table_and_bucket(self) -> Option<(&'static str, i64)> {
+    pub(super) fn table_and_bucket(self) -> Option<(&'static str, i64)> {
         match self {
             Tier::Raw => None,
             Tier::Minute => Some(("rollup_1m", 60_000)),
@@ -184,12 +184,12 @@ impl Database {
             q.start_ms.div_euclid(q.step_ms) * q.step_ms,
             q.end_ms,
         );
-        let Some((table, bucket)) = tier.table_and_bucket() else {
+        result.series = if tier == Tier::Raw {
             let ids: Vec<i32> = series.keys().copied().collect();
-            result.series = self.raw_range(q, &ids, (step, start, end))?;
-            return Ok(result);
+            self.raw_range(q, &ids, (step, start, end))?
+        } else {
+            self.rollup_range(q, &series, tier, (step, start, end))?
         };
-        result.series = self.rollup_range(q, &series, (table, bucket), (step, start, end))?;
         Ok(result)
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::StoreError;
 use super::archive::{ArchivedMinute, for_each_archived_minute};
 use super::db::{Database, SeriesMeta};
-use super::range::{Aggregation, RangeQuery, RangeSeries, id_list};
+use super::range::{Aggregation, RangeQuery, RangeSeries, Tier, id_list};
 use super::schema::{EXACT_SUM, VALUE, rollup_rows};
 
 /// What the samples of one step come to, before the aggregation asked for.
@@ -70,15 +70,15 @@ impl From<ArchivedMinute> for Partial {
 }
 
 impl Database {
-    /// Answers a query whose step is whole buckets of `table` (`rollup_1m`
-    /// or `rollup_1h`, whose buckets are `bucket` ms).
+    /// Answers a query on a rollup tier (its step is whole buckets).
     pub(super) fn rollup_range(
         &self,
         q: &RangeQuery,
         series: &BTreeMap<i32, SeriesMeta<'_>>,
-        (table, bucket): (&str, i64),
+        tier: Tier,
         (step, start, end): (i64, i64, i64),
     ) -> Result<Vec<RangeSeries>, StoreError> {
+        let (table, bucket) = tier.table_and_bucket().expect("rollup tiers have a table");
         let ids: Vec<i32> = series.keys().copied().collect();
         let ids_text = id_list(&ids);
         let precisions: Vec<(i32, u8)> = series
@@ -117,7 +117,7 @@ impl Database {
                 };
                 steps.insert((row.get(0)?, row.get(1)?), partial);
             }
-            if table == "rollup_1m" {
+            if tier == Tier::Minute {
                 for_each_archived_minute(self.conn(), &precisions, (start, end), |id, minute| {
                     let t = minute.bucket.div_euclid(step) * step;
                     steps

@@ -10,14 +10,13 @@
 //! decimals (NaN, ±0.0 mixes, binary fractions) are stored as the bits that
 //! changed from the previous value, so every value comes back exactly.
 
+use crate::decimal::{divisor, exact_count};
 use crate::varint::{put, put_signed, take, take_signed};
 
 /// Decimal places tried before falling back to bit storage.
 const MAX_DECIMALS: u8 = 9;
 /// Mode byte of a block whose values are stored as bits.
 const BITS: u8 = u8::MAX;
-/// Integer counts beyond this are not exact in an f64.
-const EXACT_LIMIT: f64 = (1u64 << 53) as f64;
 
 /// Points in time order, encoded; see the module comment.
 #[derive(Debug)]
@@ -39,7 +38,7 @@ impl Block {
     pub fn encode(points: &[(i64, f64)]) -> Self {
         assert!(!points.is_empty() && points.len() <= usize::from(u16::MAX));
         let decimals = (0..=MAX_DECIMALS)
-            .find(|&d| points.iter().all(|&(_, v)| count_of(v, d).is_some()))
+            .find(|&d| points.iter().all(|&(_, v)| exact_count(v, d).is_some()))
             .unwrap_or(BITS);
         let mut bytes = Vec::with_capacity(1 + points.len() * 3);
         bytes.push(decimals);
@@ -57,7 +56,7 @@ impl Block {
                 put(&mut bytes, (bits ^ prev_value).reverse_bits() as u64);
                 prev_value = bits;
             } else {
-                let count = count_of(value, decimals).expect("checked above");
+                let count = exact_count(value, decimals).expect("checked above");
                 put_signed(&mut bytes, count.wrapping_sub(prev_value));
                 prev_value = count;
             }
@@ -122,7 +121,7 @@ impl Block {
             scale: if decimals == BITS {
                 1.0
             } else {
-                10f64.powi(i32::from(decimals))
+                divisor(decimals)
             },
             ts: self.first_ms,
             gap: 0,
@@ -161,19 +160,6 @@ impl Iterator for Decoder<'_> {
         };
         Some((self.ts, value))
     }
-}
-
-/// `value` as a whole number of `10^-decimals`, if that gives it back
-/// bit for bit (so not NaN, infinities or -0.0).
-fn count_of(value: f64, decimals: u8) -> Option<i64> {
-    let scale = 10f64.powi(i32::from(decimals));
-    let count = (value * scale).round();
-    // NaN compares false, so it is refused here too.
-    if count.is_nan() || count.abs() >= EXACT_LIMIT {
-        return None;
-    }
-    let count = count as i64;
-    ((count as f64 / scale).to_bits() == value.to_bits()).then_some(count)
 }
 
 #[cfg(test)]
