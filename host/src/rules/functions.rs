@@ -60,13 +60,17 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
         "h" => 3_600_000,
         _ => return Err(format!("duration {text:?} needs a unit: ms, s, m or h")),
     };
-    Ok(n * scale)
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("duration {text:?} is too long"))
 }
 
 /// The start of a window `span` long that ends now.
 fn since(shared: &Shared, span: &str) -> RhaiResult<i64> {
     let span_ms = parse_duration_ms(span).map_err(runtime_error)?;
-    Ok(shared.now_ms.load(Ordering::Relaxed) - span_ms)
+    Ok(shared
+        .now_ms
+        .load(Ordering::Relaxed)
+        .saturating_sub(span_ms))
 }
 
 /// Applies `fold` to the selected series' points over the last `span`;

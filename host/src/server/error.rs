@@ -29,9 +29,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownMetric(_) => ApiError::NotFound(e.to_string()),
-            StoreError::TooManyPoints { .. } | StoreError::TooManySteps { .. } => {
-                ApiError::BadRequest(e.to_string())
-            }
+            StoreError::TooManyPoints { .. }
+            | StoreError::TooManySteps { .. }
+            | StoreError::StartOutOfRange { .. } => ApiError::BadRequest(e.to_string()),
             other => ApiError::Internal(format!("{:#}", anyhow::Error::from(other))),
         }
     }

@@ -7,13 +7,11 @@
 //! queries never wait for it.
 
 mod archive;
-mod chunk;
 mod compact;
 mod db;
 mod encode;
 mod range;
 mod range_rollups;
-mod rangecoder;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +63,8 @@ pub enum StoreError {
         "the query asks for {steps} steps per series; at most {max} are answered, use a larger step"
     )]
     TooManySteps { steps: i64, max: i64 },
+    #[error("`start` ({start}) is too far in the past for a step of {step} ms")]
+    StartOutOfRange { start: i64, step: i64 },
     #[error("the store has shut down")]
     Closed,
 }

@@ -107,6 +107,24 @@ pub struct RangeQuery {
     pub agg: Aggregation,
 }
 
+impl RangeQuery {
+    /// Steps per series the query asks for. Computed in `i128`: the
+    /// parameters come from a URL, and `end - start` of two extreme `i64`s
+    /// does not fit in one.
+    fn steps(&self) -> i128 {
+        let step = i128::from(self.step_ms.max(1));
+        (i128::from(self.end_ms) - i128::from(self.start_ms) + step - 1) / step
+    }
+
+    /// The start of the step holding `start_ms` (whole steps: the first
+    /// point's bucket starts at or before `start`); `None` when that lies
+    /// before `i64::MIN`.
+    fn step_start(&self) -> Option<i64> {
+        let step = self.step_ms.max(1);
+        self.start_ms.div_euclid(step).checked_mul(step)
+    }
+}
+
 /// One series' answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct RangeSeries {
@@ -159,10 +177,14 @@ impl Database {
         if !self.has_metric(&q.metric) {
             return Err(StoreError::UnknownMetric(q.metric.clone()));
         }
-        let points = (q.end_ms - q.start_ms + q.step_ms - 1) / q.step_ms.max(1);
-        if points > MAX_POINTS_PER_SERIES {
+        let start = q.step_start().ok_or(StoreError::StartOutOfRange {
+            start: q.start_ms,
+            step: q.step_ms,
+        })?;
+        let points = q.steps();
+        if points > i128::from(MAX_POINTS_PER_SERIES) {
             return Err(StoreError::TooManySteps {
-                steps: points,
+                steps: i64::try_from(points).unwrap_or(i64::MAX),
                 max: MAX_POINTS_PER_SERIES,
             });
         }
@@ -178,12 +200,7 @@ impl Database {
         if series.is_empty() {
             return Ok(result);
         }
-        // Whole steps: the first point's bucket starts at or before `start`.
-        let (step, start, end) = (
-            q.step_ms,
-            q.start_ms.div_euclid(q.step_ms) * q.step_ms,
-            q.end_ms,
-        );
+        let (step, end) = (q.step_ms, q.end_ms);
         result.series = if tier == Tier::Raw {
             let ids: Vec<i32> = series.keys().copied().collect();
             self.raw_range(q, &ids, (step, start, end))?

@@ -673,3 +673,38 @@ async fn an_archived_day_leaves_no_rows_and_survives_reopening() {
     assert_eq!(raw.series[0].points.len(), 720);
     assert_eq!(raw.series[0].points[719], (7_190_000, 719.0));
 }
+
+/// `end - start` of the extreme i64s wrapped to -1 steps in release, past
+/// the step limit, and panicked the store thread in debug.
+#[tokio::test]
+async fn query_range_over_the_whole_i64_range_is_refused_not_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .append(vec![sample("app.q", 1.0, 1_000, &[])])
+        .await
+        .unwrap();
+    let whole_i64 = store
+        .query_range(range("app.q", i64::MIN, i64::MAX, 1, Aggregation::Avg))
+        .await;
+    assert!(
+        matches!(whole_i64, Err(StoreError::TooManySteps { .. })),
+        "{whole_i64:?}"
+    );
+    let before_first_step = store
+        .query_range(range("app.q", i64::MIN, i64::MIN + 10, 7, Aggregation::Avg))
+        .await;
+    assert!(
+        matches!(before_first_step, Err(StoreError::StartOutOfRange { .. })),
+        "{before_first_step:?}"
+    );
+    let after = store
+        .query_range(range("app.q", 0, 10_000, 10_000, Aggregation::Max))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.series[0].points,
+        vec![(0, 1.0)],
+        "the store thread still answers"
+    );
+}
