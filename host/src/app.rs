@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue, Silences};
 use crate::config::Config;
+use crate::hub::Hub;
 use crate::ingest::DeltaSums;
 use crate::model::Sample;
 use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
 use crate::rules::RuleError;
-use crate::server::Hub;
 use crate::store::{Store, StoreError};
 use crate::window::SampleWindow;
 

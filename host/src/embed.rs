@@ -39,7 +39,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::model::{Labels, Sample, canonical_metric_name};
-use crate::serve::Running;
+use crate::runtime::serve::Running;
 
 /// Why a recording was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ impl Monitor {
     /// Starts it on the current Tokio runtime (the config's `port` may be 0).
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         Ok(Self {
-            running: crate::serve::start(config, None).await?,
+            running: crate::runtime::serve::start(config, None).await?,
         })
     }
 

@@ -221,7 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(config)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(perfwatch::serve::run(config, path))
+            runtime.block_on(perfwatch::runtime::serve::run(config, path))
         }
     }
 }

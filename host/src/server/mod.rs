@@ -7,7 +7,6 @@ mod alerts;
 mod api;
 mod error;
 mod export;
-mod hub;
 mod params;
 mod query;
 mod receivers;
@@ -16,8 +15,6 @@ mod ws;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-
-pub use hub::Hub;
 
 use crate::app::AppState;
 

@@ -2,13 +2,13 @@
 //! (`metrics_update`, `alert_triggered`, `alert_resolved`).
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::hub::message;
 use crate::app::AppState;
+use crate::hub::message;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.on_upgrade(move |socket| client(socket, state))
@@ -49,7 +49,12 @@ async fn client(mut socket: WebSocket, state: AppState) {
     loop {
         tokio::select! {
             update = updates.recv() => match update {
-                Ok(text) => {
+                Ok(bytes) => {
+                    // The hub publishes serialised JSON, so this never fails;
+                    // checking costs a pass over the bytes, no copy.
+                    let Ok(text) = Utf8Bytes::try_from(bytes) else {
+                        continue;
+                    };
                     if socket.send(Message::Text(text)).await.is_err() {
                         break;
                     }

@@ -31,9 +31,9 @@ use std::time::Duration;
 use duckdb::{Connection, params};
 
 use super::StoreError;
-use super::chunk::{self, MAX_CHUNK_POINTS, Value};
 use super::db::Database;
 use super::range::id_list;
+use crate::codec::chunk::{self, MAX_CHUNK_POINTS, Value};
 
 /// Most archived samples one query stages (those inside its range): 20
 /// series' week at 1 s, some seconds' work (a p95 over archived days). DuckDB spills

@@ -10,7 +10,7 @@
 //! (counts, bytes, counters) as integers and keeps every other value exact
 //! as a double.
 
-use crate::decimal::{MAX_EXACT_INTEGER, divisor};
+use crate::codec::decimal::{MAX_EXACT_INTEGER, divisor};
 
 /// A value as it goes into the `ivalue`/`fvalue` pair of columns.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,8 +10,8 @@
 //! decimals (NaN, ±0.0 mixes, binary fractions) are stored as the bits that
 //! changed from the previous value, so every value comes back exactly.
 
-use crate::decimal::{divisor, exact_count};
-use crate::varint::{put, put_signed, take, take_signed};
+use crate::codec::decimal::{divisor, exact_count};
+use crate::codec::varint::{put, put_signed, take, take_signed};
 
 /// Decimal places tried before falling back to bit storage.
 const MAX_DECIMALS: u8 = 9;

@@ -1,6 +1,6 @@
 //! LEB128 varints and zigzag-coded signed integers: how the window's
 //! blocks (`window/block.rs`) and the store's archived chunks
-//! (`store/chunk.rs`) write small numbers in few bytes. Inlined: the
+//! (`codec/chunk.rs`) write small numbers in few bytes. Inlined: the
 //! window decodes through `take` on every rule read.
 
 /// Appends `n`, seven bits a byte, low bits first.

@@ -11,8 +11,8 @@ use crate::config::{Channel, Config};
 use crate::model::Alert;
 use crate::plugins::{ChannelPlugin, Loader, PluginKind, PluginRuntime};
 use crate::rules::RuleSet;
+use crate::runtime::tick::Ticker;
 use crate::store::Store;
-use crate::tick::Ticker;
 
 /// Runs the monitor until a shutdown signal arrives.
 /// `config_path` is watched for `[[plugins]]` changes.
@@ -158,7 +158,7 @@ pub async fn start(
         rules.clone(),
         updated,
     );
-    crate::reload::spawn(
+    crate::runtime::reload::spawn(
         loader,
         rules,
         (*state.config).clone(),

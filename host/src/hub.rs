@@ -1,7 +1,9 @@
-//! WebSocket fan-out: each message is serialised once and shared by every
-//! client (engineering notes §3.6: about 5 µs of CPU per delivery).
+//! The live stream's fan-out: each message is serialised once and the same
+//! bytes are shared by every client, so a tick costs one serialisation
+//! whatever the number of dashboards. It carries plain `Bytes` (always
+//! UTF-8 JSON); the server turns them into WebSocket frames.
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -13,7 +15,7 @@ const CLIENT_BACKLOG: usize = 64;
 /// The broadcast side of the stream; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Utf8Bytes>,
+    sender: broadcast::Sender<Bytes>,
 }
 
 impl Default for Hub {
@@ -33,7 +35,7 @@ impl Hub {
     /// Sends `{"type": kind, "data": data}` to every connected client.
     pub fn publish(&self, kind: &str, data: &impl Serialize) {
         // No receivers is normal (no dashboard open); nothing to do then.
-        let _ = self.sender.send(Utf8Bytes::from(message(kind, data)));
+        let _ = self.sender.send(Bytes::from(message(kind, data)));
     }
 
     /// Number of connected clients.
@@ -41,7 +43,8 @@ impl Hub {
         self.sender.receiver_count()
     }
 
-    pub(super) fn subscribe(&self) -> broadcast::Receiver<Utf8Bytes> {
+    /// A new client's stream of every message published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Bytes> {
         self.sender.subscribe()
     }
 }

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::plugins::{CollectorPlugin, Instances, Loader, PluginError};
 use crate::rules::RuleSet;
-use crate::serve::channel_sink;
+use crate::runtime::serve::channel_sink;
 
 /// A change the tick applies before its next run.
 pub enum TickUpdate {
@@ -48,7 +48,7 @@ pub fn spawn(
         });
     }
     let dir_refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-    let watch = match crate::watch::watch(&dir_refs, tx) {
+    let watch = match crate::runtime::watch::watch(&dir_refs, tx) {
         Ok(w) => w,
         Err(e) => {
             tracing::warn!(
@@ -82,7 +82,7 @@ impl Reloader {
     async fn run(
         mut self,
         mut changes: mpsc::UnboundedReceiver<Vec<PathBuf>>,
-        _watch: crate::watch::Watch,
+        _watch: crate::runtime::watch::Watch,
     ) {
         while let Some(paths) = changes.recv().await {
             let mut names = BTreeSet::new();

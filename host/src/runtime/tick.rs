@@ -21,8 +21,8 @@ use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
 use crate::model::{Alert, Labels, MetricKind, Sample, SeriesKey, Severity};
 use crate::plugins::{CollectorPlugin, PluginKind, PluginStatus};
-use crate::reload::TickUpdate;
 use crate::rules::RuleSet;
+use crate::runtime::reload::TickUpdate;
 use crate::store::{AlertRecord, RetentionCutoffs};
 
 /// The newest minute stays in the head: samples of the current tick are

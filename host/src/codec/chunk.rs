@@ -1,5 +1,5 @@
 //! Archived chunks: one series' samples of a closed day, coded into one
-//! BLOB of the `archive` table by the daily merge (`archive.rs`).
+//! BLOB of the `archive` table by the daily merge (`store/archive.rs`).
 //!
 //! A chunk holds up to [`MAX_CHUNK_POINTS`] samples, each `(ts, ivalue)` or
 //! `(ts, fvalue)` as the head stores them, in time order, and gives back
@@ -19,9 +19,9 @@
 //! to 0.001 ms but measured to 0.01 has every delta a multiple of ten).
 //! Doubles are coded as the bits that changed from the previous double.
 
-use super::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
-use crate::decimal::{divisor, exact_count};
-use crate::varint::{self, unzigzag, zigzag};
+use crate::codec::decimal::{divisor, exact_count};
+use crate::codec::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
+use crate::codec::varint::{self, unzigzag, zigzag};
 
 /// Most samples in one chunk: about nine hours at a 1 s tick. Measured on
 /// the storage benchmark's day, chunks of a whole day would code 0.3 %

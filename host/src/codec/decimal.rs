@@ -1,7 +1,7 @@
 //! Decimals held as whole numbers: a value with `d` decimal places as its
 //! count of `10^-d`. The store keeps registered metrics that way
 //! (`store/encode.rs`), archived rollups are coded that way
-//! (`store/chunk.rs`), and the window's blocks compress that way
+//! (`codec/chunk.rs`), and the window's blocks compress that way
 //! (`window/block.rs`); all three turn the count back into the value the
 //! same way, so the round trip is exact.
 
