@@ -2,6 +2,8 @@
 //! test suite. Needs nothing but cargo (and rustup to add the wasm target).
 
 mod new_plugin;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,9 +25,10 @@ usage: cargo xtask <task> [args]
 tasks:
   plugins        build every plugin (plugins/ and tests/fixture-plugins/) for wasm32-wasip2
                  in one cargo invocation and copy the shipped ones to plugins/dist/
-  serve [ARGS]   build the plugins and the host (release), then run `perfwatch serve ARGS`
-  test           install the test peers, build the plugins, check formatting, and run the
-                 whole test suite (release)
+  serve [ARGS]   build the plugins and the workspace (release, as `test` builds it), then
+                 run `perfwatch serve ARGS`
+  test           install the test peers, build the plugins, check formatting, run the whole
+                 test suite and clippy (release), and check that `serve` would rebuild nothing
   bench [SECTION…]
                  install the baselines (Debian's prometheus), build everything (release),
                  run the benchmarks and write BENCHMARKS.md; with sections (plugins, rules,
@@ -287,17 +290,81 @@ fn bench(sections: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The one cargo invocation that builds the workspace, the `perfwatch`
+/// binary included (host/tests/ needs it), for both README commands:
+/// `cargo run -p perfwatch` or `cargo build -p` resolve features
+/// differently from the test build, so whichever ran second rebuilt about
+/// thirty crates, and at worst DuckDB's C++.
+const WORKSPACE_BUILD: &[&str] = &["test", "--release", "--workspace", "--no-run"];
+
+/// Builds everything the tests build, then runs the built `perfwatch`.
 fn serve(args: &[String]) -> Result<(), String> {
-    run(cargo()
-        .args(["run", "--release", "-p", "perfwatch", "--", "serve"])
-        .args(args))
+    run(cargo().args(WORKSPACE_BUILD))?;
+    let binary = target_dir().join("release").join("perfwatch");
+    run(Command::new(&binary)
+        .arg("serve")
+        .args(args)
+        .current_dir(root()))
 }
 
 fn test() -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}\nrun `cargo fmt --all` to fix the formatting"))?;
-    // One cargo invocation builds everything, the `perfwatch` binary
-    // included (host/tests/ needs it): a separate `cargo build -p` resolves
-    // features differently and can rebuild DuckDB's C++ from scratch.
-    run(cargo().args(["test", "--release", "--workspace"]))
+    run(cargo().args(WORKSPACE_BUILD))?;
+    run(cargo().args(["test", "--release", "--workspace"]))?;
+    // Release, like the build: a dev-profile check would run DuckDB's
+    // build script again and compile its C++ a second time.
+    run(cargo().args([
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .map_err(|e| format!("{e}\nclippy's findings are above"))?;
+    nothing_left_to_build()
+}
+
+/// Checks that `cargo xtask serve` after the tests would build nothing:
+/// running the tests, and clippy, must not invalidate what they built
+/// (a test writing into the source tree, a build script watching a file
+/// the tests touch, a variable that differs between the two commands).
+fn nothing_left_to_build() -> Result<(), String> {
+    let output = cargo()
+        .args(WORKSPACE_BUILD)
+        .args(["--message-format=json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{WORKSPACE_BUILD:?} failed ({})", output.status));
+    }
+    let stale = rebuilt_units(&String::from_utf8_lossy(&output.stdout));
+    if stale.is_empty() {
+        println!("xtask: the serve build is up to date after the tests");
+        Ok(())
+    } else {
+        Err(format!(
+            "after the tests, `cargo xtask serve` rebuilt: {}",
+            stale.join(", ")
+        ))
+    }
+}
+
+/// The packages cargo compiled anew, from its JSON messages: an artifact
+/// that was up to date says `"fresh":true`.
+fn rebuilt_units(messages: &str) -> Vec<String> {
+    messages
+        .lines()
+        .filter(|l| l.contains(r#""reason":"compiler-artifact""#) && l.contains(r#""fresh":false"#))
+        .map(|l| {
+            l.split(r#""package_id":""#)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
 }

@@ -1,0 +1,374 @@
+//! The tidy test: the house rules a machine can check, run by `cargo xtask
+//! test` like any other test, so a change that breaks one fails CI with the
+//! file and the rule named.
+//!
+//! - every Rust file opens with a `//!` line saying what it owns;
+//! - each external engine is named by the one module that owns it;
+//! - host/src's top-level modules depend on each other only as
+//!   [`HOST_MODULE_DEPENDENCIES`] declares, and that list has no cycle;
+//! - no `#[ignore]`, `#[should_panic]`, `todo!`, `unimplemented!` or `dbg!`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Which host/src paths may name each external engine, and why. A path
+/// ending in `/` is a module directory; otherwise a single file.
+const ENGINE_OWNERS: &[(&str, &[&str])] = &[
+    ("duckdb", &["store/"]),
+    ("wasmtime", &["plugins/"]),
+    ("wasmtime_wasi", &["plugins/"]),
+    ("lettre", &["plugins/"]),
+    // cli.rs is a client of the host's own HTTP API (`perfwatch query`,
+    // `plugins list` against a running host), not a plugin's way out.
+    ("reqwest", &["plugins/", "cli.rs"]),
+    ("rhai", &["rules/"]),
+    ("axum", &["server/"]),
+];
+
+/// What each top-level module of host/src may use (`crate::<module>`).
+/// Adding an edge is a design decision: it must keep the graph acyclic,
+/// which [`the_declared_module_graph_has_no_cycle`] checks.
+const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
+    ("alert", &["clock", "config", "model", "window"]),
+    (
+        "app",
+        &[
+            "alert", "config", "hub", "ingest", "model", "plugins", "rules", "store", "window",
+        ],
+    ),
+    ("cli", &["config", "dir", "plugins", "rules", "window"]),
+    ("clock", &[]),
+    ("codec", &[]),
+    ("collect", &["model"]),
+    ("config", &["model"]),
+    ("dir", &[]),
+    (
+        "embed",
+        &[
+            "app", "clock", "config", "model", "runtime", "snapshot", "store",
+        ],
+    ),
+    ("hub", &[]),
+    ("ingest", &["model"]),
+    ("memory", &[]),
+    ("model", &[]),
+    ("plugins", &["clock", "config", "dir", "model", "store"]),
+    ("rules", &["alert", "dir", "model", "window"]),
+    (
+        "runtime",
+        &[
+            "alert", "app", "clock", "collect", "config", "memory", "model", "plugins", "rules",
+            "server", "snapshot", "store", "window",
+        ],
+    ),
+    (
+        "server",
+        &[
+            "alert", "app", "clock", "hub", "ingest", "model", "plugins", "rules", "snapshot",
+            "store",
+        ],
+    ),
+    ("snapshot", &["model", "window"]),
+    ("store", &["codec", "model"]),
+    ("window", &["codec", "model"]),
+];
+
+/// Markers that mean a test does not run, a path is unfinished, or debug
+/// output was left in.
+const FORBIDDEN: &[&str] = &[
+    "#[ignore",
+    "#[should_panic",
+    "todo!(",
+    "unimplemented!(",
+    "dbg!(",
+];
+
+/// Directories of Rust sources the rules apply to (generated and built
+/// output excluded by walking only these).
+const SOURCE_ROOTS: &[&str] = &["host", "sdk", "tests", "bench", "xtask", "plugins"];
+
+/// Every `.rs` file under `dir`, skipping `target` and `dist` directories.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if name != "target" && name != "dist" && name != "node_modules" {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn all_sources() -> Vec<(PathBuf, String)> {
+    let root = crate::root();
+    let mut files = Vec::new();
+    for dir in SOURCE_ROOTS {
+        rust_files(&root.join(dir), &mut files);
+    }
+    files.sort();
+    assert!(
+        files.len() > 50,
+        "tidy found only {} Rust files under {}; is the walk broken?",
+        files.len(),
+        root.display()
+    );
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            (path, text)
+        })
+        .collect()
+}
+
+fn host_sources() -> Vec<(String, String)> {
+    let src = crate::root().join("host/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(&src)
+                .expect("under host/src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            (rel, text)
+        })
+        .collect()
+}
+
+/// The top-level module a host/src path belongs to (`store/db.rs` →
+/// `store`, `clock.rs` → `clock`); `None` for the crate roots.
+fn top_module(rel: &str) -> Option<&str> {
+    match rel.split_once('/') {
+        Some((dir, _)) => Some(dir),
+        None => match rel.strip_suffix(".rs")? {
+            "lib" | "main" => None,
+            module => Some(module),
+        },
+    }
+}
+
+/// Whether `text` names `ident` as a path root (`duckdb::`, `use duckdb;`,
+/// `duckdb::{…}`) in code, comments excluded.
+fn names_crate(text: &str, ident: &str) -> bool {
+    code_lines(text).any(|line| {
+        line.match_indices(ident).any(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = &line[at + ident.len()..];
+            let starts_word = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            starts_word && (after.starts_with("::") || after.starts_with(';'))
+        })
+    })
+}
+
+/// Lines of code with `//` comments cut off (doc text names engines freely).
+fn code_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(|line| match line.find("//") {
+        Some(at) => &line[..at],
+        None => line,
+    })
+}
+
+/// The top-level modules `text` reaches through `crate::`, including inside
+/// groups, nested or spread over lines (`use crate::{a::{X, Y}, b};`).
+fn crate_uses(text: &str) -> BTreeSet<String> {
+    let code: String = code_lines(text).collect::<Vec<_>>().join("\n");
+    let mut used = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        let Some(group) = rest.strip_prefix('{') else {
+            used.insert(leading_ident(rest).to_owned());
+            continue;
+        };
+        // The group's top-level items: split at commas outside inner braces.
+        let mut depth = 0;
+        let mut item_start = true;
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                ',' if depth == 0 => item_start = true,
+                c if item_start && !c.is_whitespace() => {
+                    used.insert(leading_ident(&group[i..]).to_owned());
+                    item_start = false;
+                }
+                _ => {}
+            }
+        }
+    }
+    used.retain(|m| !m.is_empty());
+    used
+}
+
+fn leading_ident(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+fn declared_graph() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    HOST_MODULE_DEPENDENCIES
+        .iter()
+        .map(|(module, deps)| (*module, deps.iter().copied().collect()))
+        .collect()
+}
+
+#[test]
+fn every_rust_file_opens_with_a_module_doc_line() {
+    let missing: Vec<String> = all_sources()
+        .into_iter()
+        .filter(|(_, text)| !text.starts_with("//!"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "these files do not open with a `//!` line saying what they own:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn no_ignored_tests_unfinished_paths_or_debug_output() {
+    let mut found = Vec::new();
+    for (path, text) in all_sources() {
+        if path.ends_with("xtask/src/tidy.rs") {
+            continue;
+        }
+        for (n, line) in code_lines(&text).enumerate() {
+            for marker in FORBIDDEN {
+                if line.contains(marker) {
+                    found.push(format!("{}:{}: {marker}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "forbidden markers:\n{}", found.join("\n"));
+}
+
+#[test]
+fn each_engine_is_named_only_by_its_owner() {
+    let mut found = Vec::new();
+    for (rel, text) in host_sources() {
+        for (engine, owners) in ENGINE_OWNERS {
+            let owned = owners.iter().any(|owner| match owner.strip_suffix('/') {
+                Some(dir) => rel.starts_with(&format!("{dir}/")),
+                None => rel == *owner,
+            });
+            if !owned && names_crate(&text, engine) {
+                found.push(format!(
+                    "host/src/{rel} names `{engine}`, which only {} may",
+                    owners.join(", ")
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn host_modules_use_only_their_declared_dependencies() {
+    let graph = declared_graph();
+    let mut found = Vec::new();
+    let mut seen_modules = BTreeSet::new();
+    for (rel, text) in host_sources() {
+        let Some(module) = top_module(&rel) else {
+            continue;
+        };
+        seen_modules.insert(module.to_owned());
+        let Some(allowed) = graph.get(module) else {
+            found.push(format!(
+                "host/src/{rel}: module `{module}` is not in HOST_MODULE_DEPENDENCIES; add it"
+            ));
+            continue;
+        };
+        for used in crate_uses(&text) {
+            let is_module = graph.contains_key(used.as_str());
+            if is_module && used != module && !allowed.contains(used.as_str()) {
+                found.push(format!(
+                    "host/src/{rel} uses crate::{used}, which `{module}` does not declare"
+                ));
+            }
+        }
+    }
+    for module in graph.keys() {
+        if !seen_modules.contains(*module) {
+            found.push(format!(
+                "HOST_MODULE_DEPENDENCIES lists `{module}`, which host/src does not have"
+            ));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn the_declared_module_graph_has_no_cycle() {
+    let graph = declared_graph();
+    // Depth-first search with three colours; a grey node met again closes
+    // a cycle, reported as its path.
+    fn visit<'a>(
+        node: &'a str,
+        graph: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        done: &mut BTreeSet<&'a str>,
+        path: &mut Vec<&'a str>,
+    ) -> Result<(), String> {
+        if let Some(at) = path.iter().position(|n| *n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node);
+            return Err(cycle.join(" -> "));
+        }
+        if done.contains(node) {
+            return Ok(());
+        }
+        path.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            assert!(
+                graph.contains_key(next),
+                "`{node}` declares unknown `{next}`"
+            );
+            visit(next, graph, done, path)?;
+        }
+        path.pop();
+        done.insert(node);
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        if let Err(cycle) = visit(node, &graph, &mut done, &mut Vec::new()) {
+            panic!("import cycle between host modules: {cycle}");
+        }
+    }
+}
+
+#[test]
+fn the_checks_see_what_they_look_for() {
+    assert!(names_crate("use duckdb::Connection;", "duckdb"));
+    assert!(names_crate(
+        "    let c = duckdb::Connection::open(p)?;",
+        "duckdb"
+    ));
+    assert!(!names_crate("// DuckDB's duckdb::Connection", "duckdb"));
+    assert!(!names_crate("use libduckdb::X;", "duckdb"));
+    assert_eq!(
+        crate_uses(
+            "use crate::{\n    store::{Store, X},\n    model, // crate::hub\n};\nlet x = crate::clock::now_ms();"
+        ),
+        ["clock", "model", "store"].map(String::from).into()
+    );
+    assert_eq!(top_module("store/db.rs"), Some("store"));
+    assert_eq!(top_module("clock.rs"), Some("clock"));
+    assert_eq!(top_module("main.rs"), None);
+}
