@@ -11,19 +11,25 @@ use std::process::{Command, ExitCode};
 /// The target plugins are built for: components, directly.
 const WASM_TARGET: &str = "wasm32-wasip2";
 
-/// Directories whose subdirectories are plugin crates, and where each
-/// group's components are copied (fixtures stay in the target directory,
-/// where the tests find them next to their own executables).
-const PLUGIN_GROUPS: &[(&str, Option<&str>)] = &[
-    ("plugins", Some("plugins/dist")),
-    ("tests/fixture-plugins", None),
+/// Directories of the shipped plugin crates, one per world; each
+/// subdirectory is a crate. `new-plugin` creates `plugins/<kind>s/<name>`.
+const SHIPPED_PLUGIN_DIRS: &[&str] = &[
+    "plugins/collectors",
+    "plugins/channels",
+    "plugins/exporters",
 ];
+/// Where the shipped plugins' components are copied, for `plugins_dir`.
+const PLUGIN_DIST: &str = "plugins/dist";
+/// Plugins that exist only to drive host tests; their components stay in
+/// the target directory, where the tests find them next to their own
+/// executables.
+const FIXTURE_PLUGIN_DIR: &str = "tests/fixture-plugins";
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
-  plugins        build every plugin (plugins/ and tests/fixture-plugins/) for wasm32-wasip2
+  plugins        build every plugin (plugins/*/ and tests/fixture-plugins/) for wasm32-wasip2
                  in one cargo invocation and copy the shipped ones to plugins/dist/
   serve [ARGS]   build the plugins and the workspace (release, as `test` builds it), then
                  run `perfwatch serve ARGS`
@@ -34,7 +40,7 @@ tasks:
                  run the benchmarks and write BENCHMARKS.md; with sections (plugins, rules,
                  latency, storage) run only those and print the report without writing it
   new-plugin KIND NAME
-                 create plugins/NAME, a collector, channel or exporter that builds and
+                 create plugins/KINDs/NAME, a collector, channel or exporter that builds and
                  loads without edits
 ";
 
@@ -176,39 +182,34 @@ fn plugin_packages(dir: &Path) -> Result<Vec<String>, String> {
 fn build_plugins() -> Result<(), String> {
     ensure_wasm_target()?;
     let root = root();
-    let mut groups = Vec::new();
+    let mut shipped = Vec::new();
+    for dir in SHIPPED_PLUGIN_DIRS {
+        shipped.extend(plugin_packages(&root.join(dir))?);
+    }
+    let fixtures = plugin_packages(&root.join(FIXTURE_PLUGIN_DIR))?;
     let mut build = cargo();
     build.args(["build", "--release", "--target", WASM_TARGET]);
-    for (src, dist) in PLUGIN_GROUPS {
-        let packages = plugin_packages(&root.join(src))?;
-        for p in &packages {
-            build.args(["-p", p]);
-        }
-        if let Some(dist) = dist {
-            groups.push((root.join(dist), packages));
-        }
+    for p in shipped.iter().chain(&fixtures) {
+        build.args(["-p", p]);
     }
     run(&mut build)?;
     let out_dir = target_dir().join(WASM_TARGET).join("release");
-    for (dist, packages) in groups {
-        std::fs::create_dir_all(&dist)
-            .map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
-        // dist holds exactly the current plugins: a renamed or removed
-        // plugin's old component must not linger and be loaded.
-        for old in std::fs::read_dir(&dist).into_iter().flatten().flatten() {
-            if old.path().extension().is_some_and(|e| e == "wasm") {
-                let _ = std::fs::remove_file(old.path());
-            }
+    let dist = root.join(PLUGIN_DIST);
+    std::fs::create_dir_all(&dist).map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
+    // dist holds exactly the current plugins: a renamed or removed
+    // plugin's old component must not linger and be loaded.
+    for old in std::fs::read_dir(&dist).into_iter().flatten().flatten() {
+        if old.path().extension().is_some_and(|e| e == "wasm") {
+            let _ = std::fs::remove_file(old.path());
         }
-        for p in packages {
-            let built = out_dir.join(format!("{}.wasm", p.replace('-', "_")));
-            let dest = dist.join(format!("{p}.wasm"));
-            std::fs::copy(&built, &dest).map_err(|e| {
-                format!("cannot copy {} to {}: {e}", built.display(), dest.display())
-            })?;
-        }
-        println!("xtask: components in {}", dist.display());
     }
+    for p in shipped {
+        let built = out_dir.join(format!("{}.wasm", p.replace('-', "_")));
+        let dest = dist.join(format!("{p}.wasm"));
+        std::fs::copy(&built, &dest)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), dest.display()))?;
+    }
+    println!("xtask: components in {}", dist.display());
     Ok(())
 }
 

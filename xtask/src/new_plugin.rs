@@ -1,4 +1,4 @@
-//! `cargo xtask new-plugin <kind> <name>`: creates a plugin crate under `plugins/` that builds, runs and passes its test as generated.
+//! `cargo xtask new-plugin <kind> <name>`: creates a plugin crate under `plugins/<kind>s/` that builds, runs and passes its test as generated.
 //!
 //! The templates follow the shipped plugins: a `//!` line saying what the
 //! crate owns, logic in a pure function with one native unit test, and the
@@ -27,7 +27,7 @@ const RESERVED_NAMES: &str = "\
     override prn priv proc-macro pub ref return self static std struct super test trait true \
     try type typeof unsafe unsized use virtual where while yield";
 
-/// Creates `plugins/<name>/` under the workspace `root`: a `Cargo.toml`
+/// Creates `plugins/<kind>s/<name>/` under the workspace `root`: a `Cargo.toml`
 /// (workspace-inherited package fields, a `cdylib`, `perfwatch-sdk` as the
 /// only dependency) and a `src/lib.rs` for `kind`, which is `collector`,
 /// `channel` or `exporter`.
@@ -36,9 +36,9 @@ const RESERVED_NAMES: &str = "\
 /// `-`, start with a letter, not end with `-` nor hold `--`, and not be a
 /// reserved word or the name of a package the workspace already knows
 /// (its members and everything in `Cargo.lock`), since `cargo -p <name>`
-/// must stay unambiguous. Refuses an existing `plugins/<name>` and writes
-/// nothing then. On success returns the new crate's directory; the crate
-/// joins the workspace through its `plugins/*` member glob, so
+/// must stay unambiguous. Refuses an existing `plugins/<kind>s/<name>` and
+/// writes nothing then. On success returns the new crate's directory; the
+/// crate joins the workspace through its `plugins/<kind>s/*` member glob, so
 /// `cargo build --release --target wasm32-wasip2 -p <name>` and
 /// `cargo test -p <name>` work at once.
 pub fn new_plugin(root: &Path, kind: &str, name: &str) -> Result<PathBuf, String> {
@@ -61,7 +61,8 @@ pub fn new_plugin(root: &Path, kind: &str, name: &str) -> Result<PathBuf, String
             root.display()
         ));
     }
-    let dir = plugins.join(name);
+    let group = plugins.join(format!("{kind}s"));
+    let dir = group.join(name);
     if dir.exists() {
         return Err(format!(
             "{} already exists; pick another name or remove it",
@@ -139,7 +140,10 @@ fn known_package(root: &Path, name: &str) -> Result<Option<String>, String> {
         .iter()
         .map(|member| root.join(member).join("Cargo.toml"))
         .collect();
-    for group in ["plugins", "tests/fixture-plugins"] {
+    for group in crate::SHIPPED_PLUGIN_DIRS
+        .iter()
+        .chain([&crate::FIXTURE_PLUGIN_DIR])
+    {
         if let Ok(entries) = fs::read_dir(root.join(group)) {
             manifests.extend(entries.flatten().map(|e| e.path().join("Cargo.toml")));
         }
@@ -395,8 +399,8 @@ mod tests {
 mod tests {
     use super::*;
 
-    /// A fresh directory shaped like the workspace: `plugins/` with one
-    /// existing crate and a lock file naming a dependency.
+    /// A fresh directory shaped like the workspace: `plugins/collectors/`
+    /// with one existing crate and a lock file naming a dependency.
     struct ScratchRoot(PathBuf);
 
     impl ScratchRoot {
@@ -404,9 +408,9 @@ mod tests {
             let root = std::env::temp_dir()
                 .join(format!("xtask-new-plugin-{}-{test}", std::process::id()));
             let _ = fs::remove_dir_all(&root);
-            fs::create_dir_all(root.join("plugins/loadavg")).unwrap();
+            fs::create_dir_all(root.join("plugins/collectors/loadavg")).unwrap();
             fs::write(
-                root.join("plugins/loadavg/Cargo.toml"),
+                root.join("plugins/collectors/loadavg/Cargo.toml"),
                 "[package]\nname = \"loadavg\"\n",
             )
             .unwrap();
@@ -429,7 +433,7 @@ mod tests {
     fn creates_a_collector_crate() {
         let root = ScratchRoot::new("collector");
         let dir = new_plugin(&root.0, "collector", "disk-io").unwrap();
-        assert_eq!(dir, root.0.join("plugins/disk-io"));
+        assert_eq!(dir, root.0.join("plugins/collectors/disk-io"));
         let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.starts_with("[package]\nname = \"disk-io\"\n"));
         assert!(manifest.contains("crate-type = [\"cdylib\"]"));
@@ -510,18 +514,28 @@ mod tests {
     #[test]
     fn refuses_existing_directories_and_known_packages() {
         let root = ScratchRoot::new("existing");
-        let err = new_plugin(&root.0, "channel", "loadavg").unwrap_err();
+        let err = new_plugin(&root.0, "collector", "loadavg").unwrap_err();
         assert!(
-            err.ends_with("plugins/loadavg already exists; pick another name or remove it"),
+            err.ends_with(
+                "plugins/collectors/loadavg already exists; pick another name or remove it"
+            ),
             "{err}"
         );
+        // Another world's directory is free, but the package name is not.
+        let err = new_plugin(&root.0, "channel", "loadavg").unwrap_err();
+        assert!(
+            err.starts_with("a package called `loadavg` already exists (")
+                && err.contains("plugins/collectors/loadavg/Cargo.toml"),
+            "{err}"
+        );
+        assert!(!root.0.join("plugins/channels/loadavg").exists());
         let err = new_plugin(&root.0, "channel", "serde").unwrap_err();
         assert!(
             err.starts_with("a package called `serde` already exists (")
                 && err.contains("Cargo.lock"),
             "{err}"
         );
-        assert!(!root.0.join("plugins/serde").exists());
+        assert!(!root.0.join("plugins/channels/serde").exists());
     }
 
     #[test]
@@ -531,7 +545,7 @@ mod tests {
             new_plugin(&root.0, "sink", "x").unwrap_err(),
             "unknown plugin kind `sink`; use one of collector, channel, exporter"
         );
-        let nowhere = root.0.join("plugins/loadavg");
+        let nowhere = root.0.join("plugins/collectors/loadavg");
         let err = new_plugin(&nowhere, "collector", "x").unwrap_err();
         assert!(
             err.ends_with("has no plugins/ directory; is it the perfwatch workspace?"),
