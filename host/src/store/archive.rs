@@ -2,16 +2,15 @@
 //! (`archive_range`), and a query reads the ones its range touches
 //! (`Database::with_archive`).
 //!
-//! DuckDB's codecs left the benchmark's day at about 2.1 bytes a sample,
-//! most of it in values that bit-packing stores at the width of each group's
-//! largest delta. Coded per series with the range coder (`chunk.rs`), the
-//! same samples take about 1.15, so once a UTC day is over its compacted
-//! rows are moved into the `archive` table, one BLOB per series and up to
-//! 32,768 samples. The day's 1-minute rollups go the same way (a day of
-//! one series per BLOB, tier [`MINUTES`]): left to DuckDB they
-//! took about 0.25 bytes a sample, a sixth of the whole, mostly in their
-//! epoch-ms buckets, which bit-packing paid for at every series boundary.
-//! Hourly rollups stay rows: an hour-step query never decodes anything.
+//! DuckDB's bit-packing stores every value of a group at the width of the
+//! group's largest delta; an entropy coder per series (`codec/chunk.rs`)
+//! spends about what each value carries. So once a UTC day is over its
+//! compacted rows are moved into the `archive` table, one BLOB per series
+//! and up to 32,768 samples. The day's 1-minute rollups go the same way (a
+//! day of one series per BLOB, tier [`MINUTES`]): as rows, their epoch-ms
+//! buckets cost bit-packing a new width at every series boundary. Hourly
+//! rollups stay rows: an hour-step query never decodes anything.
+//! docs/storage.md has the figures.
 //!
 //! SQL cannot read a chunk, so a raw query first decodes the chunks that
 //! overlap its range into the connection's temporary `staged_chunks`
@@ -24,15 +23,12 @@
 //! `range_rollups.rs` folds the decoded minutes into its answer in Rust
 //! instead (`for_each_archived_minute`).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
 use duckdb::{Connection, params};
 
 use super::StoreError;
 use super::db::Database;
-use super::range::id_list;
+use super::epoch::ArchiveEpoch;
+use super::schema::id_list;
 use crate::codec::chunk::{self, MAX_CHUNK_POINTS, Value};
 
 /// Most archived samples one query stages (those inside its range): 20
@@ -57,52 +53,6 @@ const MINUTES: u8 = 1;
 
 /// Rollup columns in a minute chunk, in this order.
 const ROLLUP_COLUMNS: usize = 6;
-
-/// Tells a reader whether the daily merge committed while it read, so a
-/// minute-step query can read rollup rows and archived minutes in two
-/// statements without a transaction (which cost it a millisecond and a
-/// half of its four) and still never see a minute twice or not at all.
-///
-/// A seqlock: the merge makes the count odd before each commit and even
-/// after it, and a reader retries when the count was odd or changed.
-#[derive(Debug, Clone, Default)]
-pub struct ArchiveEpoch(Arc<AtomicU64>);
-
-impl ArchiveEpoch {
-    /// Commits `tx` bracketed by the count (the merge's side).
-    fn commit(&self, tx: duckdb::Transaction<'_>) -> Result<(), StoreError> {
-        /// Makes the count even again however the commit ends, so a
-        /// panic in it cannot leave readers waiting for good.
-        struct Even<'a>(&'a AtomicU64);
-        impl Drop for Even<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        self.0.fetch_add(1, Ordering::SeqCst);
-        let _even = Even(&self.0);
-        Ok(tx.commit()?)
-    }
-
-    /// Runs `read` until no merge commit overlapped it (the reader's side).
-    pub fn read<T>(
-        &self,
-        mut read: impl FnMut() -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        loop {
-            let before = self.0.load(Ordering::SeqCst);
-            if before % 2 == 1 {
-                // A commit is under way; it takes milliseconds.
-                std::thread::sleep(Duration::from_millis(1));
-                continue;
-            }
-            let answer = read()?;
-            if self.0.load(Ordering::SeqCst) == before {
-                return Ok(answer);
-            }
-        }
-    }
-}
 
 /// Which archived samples a query needs.
 pub struct ArchiveRange<'a> {
@@ -233,7 +183,7 @@ pub fn for_each_archived_minute(
 ) -> Result<(), StoreError> {
     let ids: Vec<i32> = precisions.iter().map(|&(id, _)| id).collect();
     // The bounds are parameters, so a panel refreshed over a moving range
-    // reuses the plan (planning took a millisecond a query).
+    // reuses the plan instead of planning again.
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT c.series_id, c.count, c.data FROM archive c
          WHERE c.tier = {MINUTES} AND {} AND c.last_ms >= $1::BIGINT AND c.first_ms < $2::BIGINT",
@@ -506,46 +456,4 @@ pub fn sample_count(conn: &Connection) -> Result<u64, StoreError> {
         |r| r.get(0),
     )?;
     Ok(n as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_read_overlapping_a_commit_is_redone() {
-        let epoch = ArchiveEpoch::default();
-        let mut calls = 0;
-        let answer = epoch.read(|| {
-            calls += 1;
-            if calls == 1 {
-                // A merge step commits while the first read runs.
-                epoch.0.fetch_add(2, Ordering::SeqCst);
-            }
-            Ok(calls)
-        });
-        assert_eq!(answer.unwrap(), 2);
-    }
-
-    #[test]
-    fn a_read_waits_while_a_commit_is_under_way() {
-        let epoch = ArchiveEpoch::default();
-        epoch.0.fetch_add(1, Ordering::SeqCst);
-        let committing = epoch.clone();
-        let commit = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
-            committing.0.fetch_add(1, Ordering::SeqCst);
-        });
-        let started = std::time::Instant::now();
-        let mut calls = 0;
-        epoch
-            .read(|| {
-                calls += 1;
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(calls, 1, "no read ran while the count was odd");
-        assert!(started.elapsed() >= Duration::from_millis(25));
-        commit.join().unwrap();
-    }
 }

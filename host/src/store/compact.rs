@@ -2,16 +2,14 @@
 //! series-sorted rows, and the moved samples are folded into the 1-minute
 //! and 1-hour rollups, all in one transaction.
 //!
-//! Sorting is what makes the data small: measured here, tick-interleaved
-//! rows cost about 8 bytes per sample and series-sorted rows about 3 before
-//! value typing, because DuckDB's codecs then see one series' smooth values
-//! and constant timestamp deltas. Rollups are updated from the moved rows
+//! Sorting is what makes the data small: DuckDB's codecs then see one
+//! series' smooth values and constant timestamp deltas instead of ticks
+//! interleaved (docs/storage.md). Rollups are updated from the moved rows
 //! only (never recomputed from the raw tables); a late sample whose minute
 //! was already rolled up is merged into that minute's row.
 //!
 //! Once a UTC day is over, the daily merge moves its compacted samples and
-//! its 1-minute rollups into coded chunks (`archive.rs`), which take about
-//! half of what DuckDB's codecs made of the rows.
+//! its 1-minute rollups into coded chunks (`archive.rs`).
 //!
 //! All of this runs on the maintenance thread's own connection, so appends
 //! and queries go on meanwhile: compaction moves only head rows its snapshot
@@ -178,8 +176,7 @@ fn merge(tx: &duckdb::Transaction<'_>, partial: &str, rollup: &str) -> Result<()
 /// Rewrites the hourly rollups of `[start_ms, end_ms)` sorted by series,
 /// in one transaction (a day is 24 rows a series). Compaction replaced each
 /// hour's row six times (once per 10-minute part), and the replaced rows
-/// stayed in their row groups as deleted rows: rewriting the benchmark's
-/// day took its hourly rollups from three blocks to one. Copies are
+/// stay in their row groups as deleted rows until rewritten. Copies are
 /// appended above every row id found, which is how the old rows are told
 /// apart and deleted.
 fn rewrite_hours(conn: &mut Connection, (start_ms, end_ms): (i64, i64)) -> Result<(), StoreError> {
@@ -207,7 +204,7 @@ fn rewrite_hours(conn: &mut Connection, (start_ms, end_ms): (i64, i64)) -> Resul
 /// archived.
 pub fn merge_range(
     conn: &mut Connection,
-    epoch: &archive::ArchiveEpoch,
+    epoch: &super::epoch::ArchiveEpoch,
     start_ms: i64,
     end_ms: i64,
 ) -> Result<u64, StoreError> {

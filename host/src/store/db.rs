@@ -5,8 +5,8 @@ use std::path::Path;
 
 use duckdb::{Connection, params};
 
-use super::archive::{self, ArchiveEpoch, ArchiveRange};
 use super::encode::{Stored, encode};
+use super::epoch::ArchiveEpoch;
 use super::schema::{RAW, VALUE};
 use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
 use crate::model::{Labels, MetricKind, Sample, registered_metric};
@@ -212,171 +212,6 @@ impl Database {
         self.series.contains_key(metric)
     }
 
-    /// Raw points of every series of `metric` in `[start_ms, end_ms)`.
-    pub fn query(
-        &self,
-        metric: &str,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<QueryResult, StoreError> {
-        if !self.has_metric(metric) {
-            return Err(StoreError::UnknownMetric(metric.to_owned()));
-        }
-        let ids = self.series_ids(metric, &Labels::default());
-        let archived = ArchiveRange {
-            series: Some(&ids),
-            start_ms,
-            end_ms,
-        };
-        let series = self.with_archive(archived, || self.raw_points(metric, start_ms, end_ms))?;
-        Ok(QueryResult {
-            metric: metric.to_owned(),
-            series,
-        })
-    }
-
-    /// [`Database::query`]'s points, with the archive staged.
-    fn raw_points(
-        &self,
-        metric: &str,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<Vec<SeriesPoints>, StoreError> {
-        let count: i64 = self.conn.query_row(
-            &format!(
-                "SELECT count(*) FROM {RAW} x JOIN series s ON x.series_id = s.id
-                 WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?"
-            ),
-            params![metric, start_ms, end_ms],
-            |r| r.get(0),
-        )?;
-        if count as usize > MAX_QUERY_POINTS {
-            return Err(StoreError::TooManyPoints {
-                points: count as usize,
-                max: MAX_QUERY_POINTS,
-            });
-        }
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT s.id, s.labels, s.unit, s.kind, x.ts, {VALUE}
-             FROM {RAW} x JOIN series s ON x.series_id = s.id
-             WHERE s.metric = ? AND x.ts >= ? AND x.ts < ?
-             ORDER BY s.id, x.ts"
-        ))?;
-        let mut rows = stmt.query(params![metric, start_ms, end_ms])?;
-        let mut result: Vec<SeriesPoints> = Vec::new();
-        let mut current_id = None;
-        while let Some(row) = rows.next()? {
-            let id: i32 = row.get(0)?;
-            if current_id != Some(id) {
-                current_id = Some(id);
-                result.push(SeriesPoints {
-                    labels: labels_of(&row.get::<_, String>(1)?)?,
-                    unit: row.get(2)?,
-                    kind: kind_of(&row.get::<_, String>(3)?),
-                    points: Vec::new(),
-                });
-            }
-            let point = (row.get::<_, i64>(4)?, row.get::<_, f64>(5)?);
-            result.last_mut().expect("pushed above").points.push(point);
-        }
-        Ok(result)
-    }
-
-    /// Every sample at or after `since_ms`, oldest first: what primes the
-    /// in-memory window after a restart.
-    pub fn since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
-        let archived = ArchiveRange {
-            series: None,
-            start_ms: since_ms,
-            end_ms: i64::MAX,
-        };
-        self.with_archive(archived, || self.samples_since(since_ms))
-    }
-
-    /// [`Database::since`]'s samples, with the archive staged.
-    fn samples_since(&self, since_ms: i64) -> Result<Vec<Sample>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT s.metric, s.labels, s.unit, s.kind, x.ts, {VALUE}
-             FROM {RAW} x JOIN series s ON x.series_id = s.id
-             WHERE x.ts >= ? ORDER BY x.ts"
-        ))?;
-        let mut rows = stmt.query(params![since_ms])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(Sample {
-                metric: row.get(0)?,
-                labels: labels_of(&row.get::<_, String>(1)?)?,
-                unit: row.get(2)?,
-                kind: kind_of(&row.get::<_, String>(3)?),
-                timestamp_ms: row.get(4)?,
-                value: row.get(5)?,
-            });
-            if out.len() > MAX_QUERY_POINTS {
-                return Err(StoreError::TooManyPoints {
-                    points: out.len(),
-                    max: MAX_QUERY_POINTS,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Appends alert transitions.
-    pub fn record_alert_events(&mut self, events: &[AlertRecord]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut appender = tx.appender("alert_history")?;
-            for e in events {
-                let labels = serde_json::to_string(&e.alert.labels).expect("labels serialise");
-                let value = e.alert.value.is_finite().then_some(e.alert.value);
-                appender.append_row(params![
-                    e.at,
-                    e.alert.id,
-                    e.alert.rule,
-                    e.event,
-                    e.alert.severity.as_str(),
-                    e.alert.metric,
-                    labels,
-                    value,
-                    e.alert.message
-                ])?;
-            }
-            appender.flush()?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Alert transitions in `[start_ms, end_ms)`, oldest first, optionally of one rule.
-    pub fn alert_history(
-        &self,
-        start_ms: i64,
-        end_ms: i64,
-        rule: Option<&str>,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT ts, alert_id, rule, event, severity, metric, labels, value, message FROM alert_history
-             WHERE ts >= ? AND ts < ? AND (? IS NULL OR rule = ?) ORDER BY ts, alert_id LIMIT 100000",
-        )?;
-        let mut rows = stmt.query(params![start_ms, end_ms, rule, rule])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let labels: String = row.get(6)?;
-            out.push(serde_json::json!({
-                "timestamp": row.get::<_, i64>(0)?,
-                "alertId": row.get::<_, String>(1)?,
-                "rule": row.get::<_, String>(2)?,
-                "event": row.get::<_, String>(3)?,
-                "severity": row.get::<_, String>(4)?,
-                "metric": row.get::<_, String>(5)?,
-                "labels": serde_json::from_str::<serde_json::Value>(&labels).unwrap_or_default(),
-                "value": row.get::<_, Option<f64>>(7)?,
-                "message": row.get::<_, String>(8)?,
-            }));
-        }
-        Ok(out)
-    }
-
     /// What the maintenance thread's merge brackets its commits with.
     pub fn archive_epoch(&self) -> ArchiveEpoch {
         self.archive_epoch.clone()
@@ -443,21 +278,19 @@ impl Database {
         Ok(bytes as u64)
     }
 
-    /// Number of raw samples stored (for tests and diagnostics).
-    pub fn sample_count(&self) -> Result<u64, StoreError> {
-        // Two statements: the epoch redoes them if a merge step moved
-        // samples between them.
-        self.archive_epoch.read(|| {
-            let n: i64 = self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
-            Ok(n as u64 + archive::sample_count(&self.conn)?)
-        })
+    /// The seqlock the merge brackets its commits with, for readers.
+    pub(super) fn epoch(&self) -> &ArchiveEpoch {
+        &self.archive_epoch
     }
 
     /// The connection, for the other store modules.
     pub(super) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection, for the other store modules' transactions.
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Every stored series of `metric` whose labels include `selector`, by id.

@@ -2,9 +2,8 @@
 //! allows, as a double otherwise.
 //!
 //! DuckDB compresses integers with bit-packing over small deltas and
-//! doubles with ALP; measured here, an integer-valued series costs about a
-//! third of the same values as DOUBLE, and a rounded CPU % about a tenth of
-//! sysinfo's raw `f32` widened to DOUBLE. So each series has a `scale`
+//! doubles with ALP, and integers come out several times smaller than the
+//! same values as DOUBLE (docs/storage.md). So each series has a `scale`
 //! (decimal digits): registered metrics use the registry's precision and are
 //! rounded to it; other metrics use scale 0, which stores integral values
 //! (counts, bytes, counters) as integers and keeps every other value exact

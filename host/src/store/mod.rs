@@ -6,12 +6,15 @@
 //! maintenance (compaction, the daily merge, retention), so appends and
 //! queries never wait for it.
 
+mod alert_events;
 mod archive;
 mod compact;
 mod db;
 mod encode;
+mod epoch;
 mod range;
 mod range_rollups;
+mod raw;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -375,7 +378,7 @@ impl Store {
 
 fn maintain(
     mut conn: duckdb::Connection,
-    epoch: &archive::ArchiveEpoch,
+    epoch: &epoch::ArchiveEpoch,
     mut requests: mpsc::Receiver<Maintenance>,
 ) {
     while let Some(request) = requests.blocking_recv() {

@@ -8,12 +8,12 @@
 //! head, which it has not, is aggregated on the fly to the same bucket size,
 //! so every answer includes the newest samples.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use super::archive::ArchiveRange;
 use super::db::{Database, kind_of, labels_of};
-use super::schema::{RAW, VALUE};
+use super::schema::{RAW, VALUE, id_list};
 use crate::model::{Labels, MetricKind, registered_metric};
 
 /// Most points one range query may return per series, as in Prometheus.
@@ -22,7 +22,7 @@ pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
 pub const LATEST_LOOKBACK_MS: i64 = 5 * 60_000;
 
 /// How the samples of one step are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregation {
     Avg,
@@ -34,19 +34,6 @@ pub enum Aggregation {
 }
 
 impl Aggregation {
-    /// Parses the `agg` parameter.
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "avg" => Self::Avg,
-            "min" => Self::Min,
-            "max" => Self::Max,
-            "sum" => Self::Sum,
-            "last" => Self::Last,
-            "p95" => Self::P95,
-            _ => return None,
-        })
-    }
-
     /// Over raw values `v` with timestamps `ts`.
     fn over_raw(self) -> String {
         match self {
@@ -165,10 +152,6 @@ pub struct LatestValue {
     pub unit: String,
     pub timestamp: i64,
     pub value: f64,
-}
-
-pub(super) fn id_list(ids: &[i32]) -> String {
-    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl Database {

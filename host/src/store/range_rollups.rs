@@ -4,18 +4,19 @@
 //! step's answer is computed from the total.
 //!
 //! Series are described from the store's in-memory dictionary, not a
-//! query. Decoding a day of one series' minutes and folding them takes
-//! about a tenth of a millisecond; staging them in a temporary table for SQL, as
-//! raw queries do, took four (an appender row per minute, then planning a
-//! union), which doubled the benchmark's one-day query. The two reads are
-//! made consistent by `ArchiveEpoch` rather than a transaction.
+//! query. Folding decoded minutes in Rust is far cheaper than staging them
+//! in a temporary table for SQL as raw queries do (an appender row per
+//! minute, then planning a union; docs/storage.md has the figures). The
+//! two reads are made consistent by `ArchiveEpoch` rather than a
+//! transaction, which would cost more than the read.
 
 use std::collections::BTreeMap;
 
 use super::StoreError;
 use super::archive::{ArchivedMinute, for_each_archived_minute};
 use super::db::{Database, SeriesMeta};
-use super::range::{Aggregation, RangeQuery, RangeSeries, Tier, id_list};
+use super::range::{Aggregation, RangeQuery, RangeSeries, Tier};
+use super::schema::id_list;
 use super::schema::{EXACT_SUM, VALUE, rollup_rows};
 
 /// What the samples of one step come to, before the aggregation asked for.

@@ -1,6 +1,6 @@
 //! The DuckDB schema: a series dictionary, raw samples in three tables (a
 //! durable head in arrival order, compacted rows sorted by series, and
-//! closed days coded into chunks), and 1-minute and 1-hour rollups. ARCHITECTURE.md gives the figures that
+//! closed days coded into chunks), and 1-minute and 1-hour rollups. docs/storage.md gives the figures that
 //! chose this layout.
 //!
 //! Samples reference their series by a small integer id so the wide,
@@ -163,3 +163,8 @@ pub const CREATE_STAGED: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_chunks (
 pub const RAW: &str = "(SELECT series_id, ts, ivalue, fvalue FROM samples_head
   UNION ALL SELECT series_id, ts, ivalue, fvalue FROM samples_compact
   UNION ALL SELECT series_id, ts, ivalue, fvalue FROM staged_chunks)";
+
+/// Series ids as an SQL list, for `series_id IN (…)`.
+pub(super) fn id_list(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
