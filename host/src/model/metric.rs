@@ -102,11 +102,6 @@ pub fn canonical_metric_name(name: &str) -> Result<String, MetricNameError> {
     Ok(canonical.to_owned())
 }
 
-/// The documented unit of a well-known metric.
-pub fn known_unit(canonical_name: &str) -> Option<&'static str> {
-    super::registry::lookup(canonical_name).map(|info| info.unit)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +150,10 @@ mod tests {
     #[test]
     fn every_alias_target_has_a_known_unit() {
         for (_, canonical) in ALIASES {
-            assert!(known_unit(canonical).is_some(), "{canonical} has no unit");
+            assert!(
+                crate::model::known_unit(canonical).is_some(),
+                "{canonical} has no unit"
+            );
         }
     }
 }

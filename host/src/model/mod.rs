@@ -10,6 +10,6 @@ mod sample;
 
 pub use alert::{Acknowledgement, Alert, AlertStatus, Severity};
 pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
-pub use metric::{MetricKind, MetricNameError, canonical_metric_name, known_unit};
-pub use registry::{MetricInfo, REGISTRY, lookup as registered_metric};
+pub use metric::{MetricKind, MetricNameError, canonical_metric_name};
+pub use registry::{MetricInfo, REGISTRY, known_unit, lookup as registered_metric};
 pub use sample::{Labels, Sample, SeriesKey};

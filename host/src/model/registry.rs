@@ -181,6 +181,11 @@ pub fn lookup(canonical_name: &str) -> Option<&'static MetricInfo> {
     REGISTRY.iter().find(|info| info.name == canonical_name)
 }
 
+/// The documented unit of a well-known metric.
+pub fn known_unit(canonical_name: &str) -> Option<&'static str> {
+    lookup(canonical_name).map(|info| info.unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
