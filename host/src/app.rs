@@ -11,10 +11,10 @@ use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue, Silences};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ingest::DeltaSums;
-use crate::model::Sample;
+use crate::model::{Acknowledgement, Alert, Sample};
 use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
 use crate::rules::RuleError;
-use crate::store::{Store, StoreError};
+use crate::store::{AlertRecord, Store, StoreError};
 use crate::window::SampleWindow;
 
 /// One plugin instance as the API shows it.
@@ -99,6 +99,15 @@ pub struct RulesView {
     pub runtime_errors: Vec<RuleError>,
 }
 
+/// Why an acknowledgement was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    #[error("no firing alert has the id `{0}`")]
+    NotFiring(String),
+    #[error("the acknowledgement could not be recorded")]
+    Store(#[from] StoreError),
+}
+
 /// Shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -174,9 +183,29 @@ impl AppState {
         self.hub.publish("rules_status", &view);
     }
 
+    /// Acknowledges the firing alert `id`: its repeats stop until it
+    /// resolves. Streams `alert_acknowledged` and records the event.
+    pub async fn acknowledge(&self, id: &str, ack: Acknowledgement) -> Result<Alert, AckError> {
+        let alert = self
+            .alerts
+            .lock()
+            .expect("alerts lock")
+            .acknowledge(id, ack)
+            .ok_or_else(|| AckError::NotFiring(id.to_owned()))?;
+        self.hub.publish("alert_acknowledged", &alert);
+        let record = AlertRecord {
+            at: crate::clock::now_ms(),
+            event: "acknowledged",
+            alert: alert.clone(),
+        };
+        self.store.record_alert_events(vec![record]).await?;
+        Ok(alert)
+    }
+
     /// Stores samples durably, then makes them visible to rules and the
-    /// dashboard. Samples are in the window only once they are on disk, so
-    /// nothing is shown that a crash could take back.
+    /// dashboard: a pushed sample is acknowledged and shown only once it is
+    /// on disk. (The tick's own samples are shown even when their commit
+    /// fails; see `runtime/tick.rs`.)
     pub async fn record(&self, samples: Vec<Sample>) -> Result<usize, StoreError> {
         if samples.is_empty() {
             return Ok(0);

@@ -1,18 +1,36 @@
-//! Acknowledgements and silences: `POST /api/v1/alerts/{id}/ack`,
-//! `GET|POST /api/v1/silences`, `DELETE /api/v1/silences/{id}`.
+//! Alerts: `GET /api/v1/alerts`, `GET /api/v1/alerts/history` and
+//! `POST /api/v1/alerts/{id}/ack`.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::error::ApiError;
-use crate::alert::Silence;
-use crate::app::AppState;
-use crate::model::Acknowledgement;
+use super::error::{ApiError, json_body};
+use super::params::{Params, time_range};
+use crate::app::{AckError, AppState};
+use crate::model::{Acknowledgement, Alert};
+
+/// Range of the history when none is given: the last 24 hours.
+const DEFAULT_HISTORY_SPAN_MS: i64 = 86_400_000;
+
+#[derive(Serialize)]
+pub struct AlertsAnswer {
+    firing: Vec<Alert>,
+    pending: Vec<Alert>,
+    resolved: Vec<Alert>,
+}
+
+/// `GET /api/v1/alerts`: firing and pending alerts, and recent resolutions.
+pub async fn list(State(state): State<AppState>) -> Json<AlertsAnswer> {
+    let engine = state.alerts.lock().expect("alerts lock");
+    Json(AlertsAnswer {
+        firing: engine.firing(),
+        pending: engine.pending(),
+        resolved: engine.recently_resolved().cloned().collect(),
+    })
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,16 +40,13 @@ struct AckRequest {
     by: String,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
-}
-
-/// Acknowledges a firing alert: its repeats stop until it resolves.
+/// `POST /api/v1/alerts/{id}/ack`: acknowledges a firing alert; its
+/// repeats stop until it resolves.
 pub async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Alert>, ApiError> {
     let request: AckRequest = json_body(&body)?;
     if request.comment.trim().is_empty() {
         return Err(ApiError::BadRequest(
@@ -43,86 +58,35 @@ pub async fn ack(
         by: request.by,
         at: crate::clock::now_ms(),
     };
-    let alert = state
-        .alerts
-        .lock()
-        .expect("alerts lock")
-        .acknowledge(&id, ack)
-        .ok_or_else(|| ApiError::NotFound(format!("no firing alert has the id `{id}`")))?;
-    state.hub.publish("alert_acknowledged", &alert);
-    let record = crate::store::AlertRecord {
-        at: crate::clock::now_ms(),
-        event: "acknowledged",
-        alert: alert.clone(),
-    };
-    state.store.record_alert_events(vec![record]).await?;
-    Ok(Json(json!(alert)))
-}
-
-/// Every silence, with whether it is in force now.
-pub async fn list_silences(State(state): State<AppState>) -> Json<Value> {
-    let now = crate::clock::now_ms();
-    let silences: Vec<Value> = state
-        .silences
-        .lock()
-        .expect("silences lock")
-        .all(now)
-        .into_iter()
-        .map(|(s, active)| {
-            let mut v = json!(s);
-            v["active"] = json!(active);
-            v
-        })
-        .collect();
-    Json(json!({ "silences": silences }))
-}
-
-/// Creates a silence.
-pub async fn create_silence(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let silence: Silence = json_body(&body)?;
-    let created = state
-        .silences
-        .lock()
-        .expect("silences lock")
-        .add(silence, crate::clock::now_ms())
-        .map_err(ApiError::BadRequest)?;
-    Ok((StatusCode::CREATED, Json(json!(created))).into_response())
-}
-
-/// Deletes a silence.
-pub async fn delete_silence(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let removed = state
-        .silences
-        .lock()
-        .expect("silences lock")
-        .remove(&id)
-        .map_err(ApiError::Internal)?;
-    if removed {
-        Ok(Json(json!({ "deleted": id })))
-    } else {
-        Err(ApiError::NotFound(format!("no silence has the id `{id}`")))
+    match state.acknowledge(&id, ack).await {
+        Ok(alert) => Ok(Json(alert)),
+        Err(e @ AckError::NotFiring(_)) => Err(ApiError::NotFound(e.to_string())),
+        Err(AckError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    start: Option<i64>,
+    end: Option<i64>,
+    rule: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HistoryAnswer {
+    start: i64,
+    end: i64,
+    events: Vec<Value>,
 }
 
 /// `GET /api/v1/alerts/history?start=&end=&rule=`: stored transitions,
 /// oldest first; the last 24 hours by default.
 pub async fn history(
     State(state): State<AppState>,
-    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    super::params::only_known(&params, &["start", "end", "rule"])?;
-    let (start, end) = super::params::time_range(&params, 86_400_000)?;
-    let events = state
-        .store
-        .alert_history(start, end, params.get("rule").cloned())
-        .await?;
-    Ok(Json(
-        json!({ "start": start, "end": end, "events": events }),
-    ))
+    Params(params): Params<HistoryParams>,
+) -> Result<Json<HistoryAnswer>, ApiError> {
+    let (start, end) = time_range(params.start, params.end, DEFAULT_HISTORY_SPAN_MS)?;
+    let events = state.store.alert_history(start, end, params.rule).await?;
+    Ok(Json(HistoryAnswer { start, end, events }))
 }

@@ -2,6 +2,8 @@
 //! errors are logged in full and answered without internals.
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -63,4 +65,21 @@ impl IntoResponse for ApiError {
         let (status, message) = self.into_status_and_message();
         (status, Json(json!({ "error": message }))).into_response()
     }
+}
+
+/// A request body, or the answer to one that could not be read: 413 over
+/// [`super::MAX_BODY_BYTES`], 400 otherwise.
+pub fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is larger than {} bytes; split the batch",
+            super::MAX_BODY_BYTES
+        )),
+        _ => ApiError::BadRequest(e.body_text()),
+    })
+}
+
+/// A JSON request body as `T`, or a 400 saying what is malformed.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }

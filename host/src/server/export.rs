@@ -2,13 +2,12 @@
 //! range with the exporter plugin named by `format` and writes the file
 //! into `export_path`. The plugin returns bytes; only the host writes files.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Query, State};
-use serde_json::{Value, json};
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::params::{Params, time_range};
 use crate::app::AppState;
 use crate::plugins::ExportData;
 use crate::store::{MAX_QUERY_POINTS, StoreError};
@@ -16,17 +15,34 @@ use crate::store::{MAX_QUERY_POINTS, StoreError};
 /// Default range: the last 24 hours.
 const DEFAULT_EXPORT_SPAN_MS: i64 = 86_400_000;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// The exporter plugin's name; `json` by default.
+    format: Option<String>,
+    start: Option<i64>,
+    end: Option<i64>,
+}
+
+/// What was written, in the original system's field names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportAnswer {
+    success: bool,
+    format: String,
+    file_path: std::path::PathBuf,
+    file_size: usize,
+    media_type: String,
+    record_count: usize,
+}
+
 pub async fn export(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    super::params::only_known(&params, &["format", "start", "end"])?;
-    let format = params
-        .get("format")
-        .map_or("json", String::as_str)
-        .to_owned();
+    Params(params): Params<ExportParams>,
+) -> Result<Json<ExportAnswer>, ApiError> {
+    let format = params.format.unwrap_or_else(|| "json".to_owned());
     let now = crate::clock::now_ms();
-    let (start, end) = super::params::time_range(&params, DEFAULT_EXPORT_SPAN_MS)?;
+    let (start, end) = time_range(params.start, params.end, DEFAULT_EXPORT_SPAN_MS)?;
 
     let mut series = Vec::new();
     let mut points = 0;
@@ -108,14 +124,14 @@ pub async fn export(
     tokio::fs::write(&file, &artifact.bytes)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot write {}: {e}", file.display())))?;
-    Ok(Json(json!({
-        "success": true,
-        "format": format,
-        "filePath": file,
-        "fileSize": bytes,
-        "mediaType": artifact.media_type,
-        "recordCount": points,
-    })))
+    Ok(Json(ExportAnswer {
+        success: true,
+        format,
+        file_path: file,
+        file_size: bytes,
+        media_type: artifact.media_type,
+        record_count: points,
+    }))
 }
 
 /// `2026-11-26T22-40-49-123Z`: the original's ISO timestamp with `:` and

@@ -4,17 +4,22 @@
 //! read shared state under short locks.
 
 mod alerts;
-mod api;
 mod error;
 mod export;
+mod health;
+mod ingest;
 mod params;
 mod query;
 mod receivers;
+mod silences;
+mod status;
+#[cfg(test)]
+mod tests;
 mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::AppState;
 
@@ -26,31 +31,28 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 /// The whole HTTP surface, with no socket bound: tests drive it directly.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(api::healthz))
+        .route("/healthz", get(health::healthz))
         .route("/ws", get(ws::upgrade))
-        .route("/api/v1/metrics", post(api::post_metrics))
+        .route("/api/v1/metrics", post(ingest::post_metrics))
         .route("/v1/metrics", post(receivers::otlp_metrics))
         .route("/api/v1/write", post(receivers::remote_write))
         .route("/api/v1/query", get(query::query))
         .route("/api/v1/query_range", get(query::query_range))
         .route("/api/v1/series", get(query::series))
-        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/alerts/history", get(alerts::history))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(
             "/api/v1/silences",
-            get(alerts::list_silences).post(alerts::create_silence),
+            get(silences::list).post(silences::create),
         )
-        .route(
-            "/api/v1/silences/{id}",
-            axum::routing::delete(alerts::delete_silence),
-        )
-        .route("/api/v1/bottlenecks", get(api::bottlenecks))
-        .route("/api/v1/plugins", get(api::plugins))
-        .route("/api/v1/deliveries", get(api::deliveries))
+        .route("/api/v1/silences/{id}", delete(silences::delete))
+        .route("/api/v1/bottlenecks", get(status::bottlenecks))
+        .route("/api/v1/plugins", get(status::plugins))
+        .route("/api/v1/deliveries", get(status::deliveries))
         .route("/api/v1/export", post(export::export))
-        .route("/api/v1/rules", get(api::rules))
-        .route("/api/v1/config", get(api::config))
+        .route("/api/v1/rules", get(status::rules))
+        .route("/api/v1/config", get(health::config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -1,29 +1,37 @@
-//! Query-string parameters shared by the API handlers: refusing unknown
-//! ones (a typo must not silently mean "default"), and time ranges.
+//! Query-string parameters: each handler declares a typed `Params` struct
+//! (serde, `deny_unknown_fields`, so a typo is a 400 rather than silently
+//! the default), extracted through [`Params`], and time ranges.
 
-use std::collections::HashMap;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// Refuses any parameter not in `known`, naming the ones that are.
-pub fn only_known(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
-    match params.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(unknown) => Err(ApiError::BadRequest(format!(
-            "unknown parameter `{unknown}`; use {}",
-            known.join(", ")
-        ))),
-        None => Ok(()),
+/// A handler's query parameters, deserialised into `T`; an unknown key or
+/// a malformed value is a 400 naming it.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Params(params)),
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        }
     }
 }
 
 /// `start` and `end` in epoch ms; `end` defaults to now (inclusive) and
 /// `start` to `default_span_ms` before `end`.
 pub fn time_range(
-    params: &HashMap<String, String>,
+    start: Option<i64>,
+    end: Option<i64>,
     default_span_ms: i64,
 ) -> Result<(i64, i64), ApiError> {
-    let end = epoch_ms(params, "end")?.unwrap_or(crate::clock::now_ms() + 1);
-    let start = match epoch_ms(params, "start")? {
+    let end = end.unwrap_or(crate::clock::now_ms() + 1);
+    let start = match start {
         Some(start) => start,
         None => end.checked_sub(default_span_ms).ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -39,32 +47,14 @@ pub fn time_range(
     Ok((start, end))
 }
 
-fn epoch_ms(params: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
-    params
-        .get(key)
-        .map(|v| {
-            v.parse().map_err(|_| {
-                ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
-            })
-        })
-        .transpose()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     /// `end - span` of the smallest `end` overflowed (a panic in debug).
     #[test]
     fn an_end_at_i64_min_without_start_is_refused_not_overflowed() {
-        let err = time_range(&params(&[("end", &i64::MIN.to_string())]), 3_600_000).unwrap_err();
+        let err = time_range(None, Some(i64::MIN), 3_600_000).unwrap_err();
         assert!(
             matches!(&err, ApiError::BadRequest(m) if m.contains("give `start`")),
             "{err:?}"
@@ -73,14 +63,12 @@ mod tests {
 
     #[test]
     fn extreme_bounds_given_explicitly_are_taken_as_they_are() {
-        let range = time_range(
-            &params(&[
-                ("start", &i64::MIN.to_string()),
-                ("end", &i64::MAX.to_string()),
-            ]),
-            3_600_000,
-        )
-        .unwrap();
+        let range = time_range(Some(i64::MIN), Some(i64::MAX), 3_600_000).unwrap();
         assert_eq!(range, (i64::MIN, i64::MAX));
+    }
+
+    #[test]
+    fn start_after_end_is_refused() {
+        assert!(time_range(Some(2), Some(1), 10).is_err());
     }
 }

@@ -4,30 +4,31 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
-use serde_json::{Value, json};
+use axum::extract::State;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::ApiError;
-use super::params::{only_known, time_range};
+use super::params::{Params, time_range};
 use crate::app::AppState;
 use crate::model::{Labels, canonical_metric_name};
 use crate::rules::parse_duration_ms;
-use crate::store::{Aggregation, RangeQuery};
+use crate::store::{
+    Aggregation, LatestValue, RangeQuery, RangeSeries, SeriesInfo, SeriesPoints, Tier,
+};
 
-/// Range of a raw query when none is given.
+/// Range of a raw or range query when none is given.
 const DEFAULT_QUERY_SPAN_MS: i64 = 3_600_000;
+/// Step of a range query when none is given.
+const DEFAULT_STEP_MS: i64 = 60_000;
 
-fn metric(params: &HashMap<String, String>) -> Result<String, ApiError> {
-    let name = params
-        .get("metric")
-        .ok_or_else(|| ApiError::BadRequest("missing parameter `metric`".into()))?;
+fn metric(name: &str) -> Result<String, ApiError> {
     canonical_metric_name(name).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// `labels` as a JSON object (`{"host":"a"}`) or `name=value` pairs
 /// separated by commas (`host=a,cpu=0`); series whose labels include them match.
-fn selector(params: &HashMap<String, String>) -> Result<Labels, ApiError> {
-    let Some(text) = params.get("labels").map(|t| t.trim()) else {
+fn selector(text: Option<&str>) -> Result<Labels, ApiError> {
+    let Some(text) = text.map(str::trim) else {
         return Ok(Labels::new());
     };
     let bad = |why: String| ApiError::BadRequest(format!("`labels` {why}"));
@@ -48,13 +49,32 @@ fn selector(params: &HashMap<String, String>) -> Result<Labels, ApiError> {
     Labels::try_from_pairs(pairs).map_err(bad)
 }
 
-fn epoch_or_now(params: &HashMap<String, String>, key: &str) -> Result<i64, ApiError> {
-    match params.get(key) {
-        None => Ok(crate::clock::now_ms()),
-        Some(v) => v.parse().map_err(|_| {
-            ApiError::BadRequest(format!("`{key}` must be epoch milliseconds, got {v:?}"))
-        }),
-    }
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParams {
+    metric: String,
+    labels: Option<String>,
+    start: Option<i64>,
+    end: Option<i64>,
+    /// Latest values at this time instead of raw points.
+    at: Option<i64>,
+}
+
+/// Raw points of a range, or each series' latest value at a time.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum QueryAnswer {
+    Points {
+        metric: String,
+        start: i64,
+        end: i64,
+        series: Vec<SeriesPoints>,
+    },
+    Latest {
+        metric: String,
+        at: i64,
+        series: Vec<LatestValue>,
+    },
 }
 
 /// `GET /api/v1/query?metric=NAME[&labels=…]&start=MS&end=MS`: raw stored
@@ -62,29 +82,68 @@ fn epoch_or_now(params: &HashMap<String, String>, key: &str) -> Result<i64, ApiE
 /// `&at=MS` instead gives each series' latest value at that time.
 pub async fn query(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    only_known(&params, &["metric", "labels", "start", "end", "at"])?;
-    let metric = metric(&params)?;
-    let selector = selector(&params)?;
-    if params.contains_key("at") {
-        if params.contains_key("start") || params.contains_key("end") {
+    Params(params): Params<QueryParams>,
+) -> Result<Json<QueryAnswer>, ApiError> {
+    let metric = metric(&params.metric)?;
+    let selector = selector(params.labels.as_deref())?;
+    if let Some(at) = params.at {
+        if params.start.is_some() || params.end.is_some() {
             return Err(ApiError::BadRequest(
                 "give either `at` (latest values) or `start`/`end` (raw points), not both".into(),
             ));
         }
-        let at = epoch_or_now(&params, "at")?;
-        let values = state.store.latest(&metric, selector, at).await?;
-        return Ok(Json(
-            json!({ "metric": metric, "at": at, "series": values }),
-        ));
+        let series = state.store.latest(&metric, selector, at).await?;
+        return Ok(Json(QueryAnswer::Latest { metric, at, series }));
     }
-    let (start, end) = time_range(&params, DEFAULT_QUERY_SPAN_MS)?;
+    let (start, end) = time_range(params.start, params.end, DEFAULT_QUERY_SPAN_MS)?;
     let mut result = state.store.query(&metric, start, end).await?;
     result.series.retain(|s| s.labels.includes(&selector));
-    Ok(Json(
-        json!({ "metric": result.metric, "start": start, "end": end, "series": result.series }),
-    ))
+    Ok(Json(QueryAnswer::Points {
+        metric: result.metric,
+        start,
+        end,
+        series: result.series,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeParams {
+    metric: String,
+    labels: Option<String>,
+    start: Option<i64>,
+    end: Option<i64>,
+    #[serde(default, deserialize_with = "step_ms")]
+    step: Option<i64>,
+    agg: Option<Aggregation>,
+}
+
+/// `step` as milliseconds (`60000`) or a duration (`60s`, `5m`, `1h`).
+fn step_ms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let step = text
+        .parse::<i64>()
+        .or_else(|_| parse_duration_ms(&text))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`step` must be milliseconds or a duration like \"60s\", got {text:?}"
+            ))
+        })?;
+    if step <= 0 {
+        return Err(serde::de::Error::custom("`step` must be positive"));
+    }
+    Ok(Some(step))
+}
+
+#[derive(Serialize)]
+pub struct RangeAnswer {
+    metric: String,
+    start: i64,
+    end: i64,
+    step: i64,
+    agg: Aggregation,
+    tier: Tier,
+    series: Vec<RangeSeries>,
 }
 
 /// `GET /api/v1/query_range?metric=&labels=&start=&end=&step=&agg=`: one
@@ -93,68 +152,49 @@ pub async fn query(
 /// or p95. The answer names the tier it was read from.
 pub async fn query_range(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    only_known(
-        &params,
-        &["metric", "labels", "start", "end", "step", "agg"],
-    )?;
-    let metric = metric(&params)?;
-    let selector = selector(&params)?;
-    let (start, end) = time_range(&params, DEFAULT_QUERY_SPAN_MS)?;
-    let step = match params.get("step").map(String::as_str) {
-        None => 60_000,
-        Some(text) => text
-            .parse::<i64>()
-            .or_else(|_| parse_duration_ms(text))
-            .map_err(|_| {
-                ApiError::BadRequest(format!(
-                    "`step` must be milliseconds or a duration like \"60s\", got {text:?}"
-                ))
-            })?,
-    };
-    if step <= 0 {
-        return Err(ApiError::BadRequest("`step` must be positive".into()));
-    }
-    let agg = match params.get("agg") {
-        None => Aggregation::Avg,
-        Some(text) => Aggregation::parse(text).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "`agg` {text:?} is not one of avg, min, max, sum, last, p95"
-            ))
-        })?,
-    };
+    Params(params): Params<RangeParams>,
+) -> Result<Json<RangeAnswer>, ApiError> {
+    let metric = metric(&params.metric)?;
+    let selector = selector(params.labels.as_deref())?;
+    let (start, end) = time_range(params.start, params.end, DEFAULT_QUERY_SPAN_MS)?;
     let query = RangeQuery {
         metric,
         selector,
         start_ms: start,
         end_ms: end,
-        step_ms: step,
-        agg,
+        step_ms: params.step.unwrap_or(DEFAULT_STEP_MS),
+        agg: params.agg.unwrap_or(Aggregation::Avg),
     };
     let result = state.store.query_range(query).await?;
-    Ok(Json(json!({
-        "metric": result.metric,
-        "start": start,
-        "end": end,
-        "step": result.step,
-        "agg": result.agg,
-        "tier": result.tier,
-        "series": result.series,
-    })))
+    Ok(Json(RangeAnswer {
+        metric: result.metric,
+        start,
+        end,
+        step: result.step,
+        agg: result.agg,
+        tier: result.tier,
+        series: result.series,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesParams {
+    metric: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SeriesAnswer {
+    series: Vec<SeriesInfo>,
 }
 
 /// `GET /api/v1/series[?metric=NAME]`: stored series with unit, kind,
 /// help and stored precision.
 pub async fn series(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    only_known(&params, &["metric"])?;
-    let metric = params
-        .contains_key("metric")
-        .then(|| metric(&params))
-        .transpose()?;
+    Params(params): Params<SeriesParams>,
+) -> Result<Json<SeriesAnswer>, ApiError> {
+    let metric = params.metric.as_deref().map(metric).transpose()?;
     let series = state.store.series(metric).await?;
-    Ok(Json(json!({ "series": series })))
+    Ok(Json(SeriesAnswer { series }))
 }

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::MAX_BODY_BYTES;
-use super::api::body_or_error;
 use super::error::ApiError;
+use super::error::body_or_error;
 use crate::app::AppState;
 use crate::ingest::{
     CODE_INTERNAL, CODE_INVALID_ARGUMENT, DecompressError, OtlpBatch, OtlpEncoding, OtlpError,
