@@ -6,6 +6,8 @@
 //! - each external engine is named by the one module that owns it;
 //! - host/src's top-level modules depend on each other only as
 //!   [`HOST_MODULE_DEPENDENCIES`] declares, and that list has no cycle;
+//! - inside each of those modules, no cycle between sibling files
+//!   (`super::x` from `y.rs` and `super::y` from `x.rs`);
 //! - no `#[ignore]`, `#[should_panic]`, `todo!`, `unimplemented!` or `dbg!`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +25,13 @@ const ENGINE_OWNERS: &[(&str, &[&str])] = &[
     ("reqwest", &["plugins/", "cli.rs"]),
     ("rhai", &["rules/"]),
     ("axum", &["server/"]),
+    ("sysinfo", &["collect/"]),
+    ("notify_debouncer_full", &["runtime/watch.rs"]),
+    // The wire formats pushed to us: decoding is ingest's, transport the server's.
+    ("prost", &["ingest/"]),
+    ("opentelemetry_proto", &["ingest/"]),
+    ("snap", &["ingest/"]),
+    ("flate2", &["ingest/"]),
 ];
 
 /// What each top-level module of host/src may use (`crate::<module>`).
@@ -33,7 +42,8 @@ const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "alert", "config", "hub", "ingest", "model", "plugins", "rules", "store", "window",
+            "alert", "clock", "config", "hub", "ingest", "model", "plugins", "rules", "store",
+            "window",
         ],
     ),
     ("cli", &["config", "dir", "plugins", "rules", "window"]),
@@ -64,8 +74,8 @@ const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "server",
         &[
-            "alert", "app", "clock", "hub", "ingest", "model", "plugins", "rules", "snapshot",
-            "store",
+            "alert", "app", "clock", "config", "hub", "ingest", "model", "plugins", "rules",
+            "snapshot", "store",
         ],
     ),
     ("snapshot", &["model", "window"]),
@@ -314,43 +324,161 @@ fn host_modules_use_only_their_declared_dependencies() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
-#[test]
-fn the_declared_module_graph_has_no_cycle() {
-    let graph = declared_graph();
-    // Depth-first search with three colours; a grey node met again closes
-    // a cycle, reported as its path.
+/// A cycle of `graph`, as its path, if it has one. Depth-first search: a
+/// node met again while still on the path closes a cycle.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
     fn visit<'a>(
         node: &'a str,
-        graph: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
         done: &mut BTreeSet<&'a str>,
         path: &mut Vec<&'a str>,
-    ) -> Result<(), String> {
+    ) -> Option<String> {
         if let Some(at) = path.iter().position(|n| *n == node) {
             let mut cycle = path[at..].to_vec();
             cycle.push(node);
-            return Err(cycle.join(" -> "));
+            return Some(cycle.join(" -> "));
         }
         if done.contains(node) {
-            return Ok(());
+            return None;
         }
         path.push(node);
         for next in graph.get(node).into_iter().flatten() {
-            assert!(
-                graph.contains_key(next),
-                "`{node}` declares unknown `{next}`"
-            );
-            visit(next, graph, done, path)?;
+            if let Some(cycle) = visit(next, graph, done, path) {
+                return Some(cycle);
+            }
         }
         path.pop();
         done.insert(node);
-        Ok(())
+        None
     }
     let mut done = BTreeSet::new();
-    for node in graph.keys() {
-        if let Err(cycle) = visit(node, &graph, &mut done, &mut Vec::new()) {
-            panic!("import cycle between host modules: {cycle}");
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut done, &mut Vec::new()))
+}
+
+#[test]
+fn the_declared_module_graph_has_no_cycle() {
+    let graph: BTreeMap<String, BTreeSet<String>> = declared_graph()
+        .into_iter()
+        .map(|(module, deps)| {
+            for dep in &deps {
+                assert!(
+                    declared_graph().contains_key(dep),
+                    "`{module}` declares unknown `{dep}`"
+                );
+            }
+            (
+                module.to_owned(),
+                deps.into_iter().map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("import cycle between host modules: {cycle}");
+    }
+}
+
+/// The files of one module directory and the siblings each reaches through
+/// `super::`: directly (`super::db::Database`) or through a re-export of
+/// the directory's `mod.rs` (`super::PluginState`, which `mod.rs` takes
+/// from `state`). `mod.rs` is the parent, not a sibling, and is left out.
+fn sibling_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let stem = |rel: &str| -> String {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        name.strip_suffix(".rs").unwrap_or(name).to_owned()
+    };
+    let siblings: BTreeSet<String> = files
+        .iter()
+        .map(|(rel, _)| stem(rel))
+        .filter(|s| s != "mod")
+        .collect();
+    // Item name -> the sibling `mod.rs` re-exports it from.
+    let mut reexported: BTreeMap<String, String> = BTreeMap::new();
+    if let Some((_, text)) = files.iter().find(|(rel, _)| stem(rel) == "mod") {
+        let code: String = code_lines(text).collect::<Vec<_>>().join("\n");
+        for statement in code.split(';') {
+            let statement = statement.trim();
+            let Some(path) = statement
+                .strip_prefix("pub use ")
+                .or_else(|| statement.strip_prefix("pub(crate) use "))
+                .or_else(|| statement.strip_prefix("pub(super) use "))
+            else {
+                continue;
+            };
+            let from = leading_ident(path);
+            if siblings.contains(from) {
+                for item in path[from.len()..]
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty() && *w != "as" && *w != "self")
+                {
+                    reexported.insert(item.to_owned(), from.to_owned());
+                }
+            }
         }
     }
+    let mut graph = BTreeMap::new();
+    for (rel, text) in files {
+        let from = stem(rel);
+        if from == "mod" {
+            continue;
+        }
+        let code: String = code_lines(text).collect::<Vec<_>>().join("\n");
+        let mut uses = BTreeSet::new();
+        for (at, _) in code.match_indices("super::") {
+            let rest = &code[at + "super::".len()..];
+            let items: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group
+                    .split('}')
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|item| leading_ident(item.trim()))
+                    .collect(),
+                None => vec![leading_ident(rest)],
+            };
+            for item in items {
+                let target = if siblings.contains(item) {
+                    Some(item.to_owned())
+                } else {
+                    reexported.get(item).cloned()
+                };
+                if let Some(target) = target.filter(|t| *t != from) {
+                    uses.insert(target);
+                }
+            }
+        }
+        graph.insert(from, uses);
+    }
+    graph
+}
+
+#[test]
+fn no_cycle_between_the_files_of_a_host_module() {
+    let mut by_dir: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (rel, text) in host_sources() {
+        if let Some((dir, file)) = rel.rsplit_once('/') {
+            // Only files directly in the directory: `alert/engine/tests.rs`
+            // is a child of engine.rs, not a sibling of it.
+            if !file.is_empty() {
+                by_dir
+                    .entry(dir.to_owned())
+                    .or_default()
+                    .push((rel.clone(), text));
+            }
+        }
+    }
+    let cycles: Vec<String> = by_dir
+        .iter()
+        .filter_map(|(dir, files)| {
+            find_cycle(&sibling_graph(files)).map(|c| format!("host/src/{dir}: {c}"))
+        })
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "import cycles between sibling files:\n{}",
+        cycles.join("\n")
+    );
 }
 
 #[test]
@@ -367,6 +495,30 @@ fn the_checks_see_what_they_look_for() {
             "use crate::{\n    store::{Store, X},\n    model, // crate::hub\n};\nlet x = crate::clock::now_ms();"
         ),
         ["clock", "model", "store"].map(String::from).into()
+    );
+    let files = [
+        ("store/a.rs".to_owned(), "use super::b::X;".to_owned()),
+        (
+            "store/b.rs".to_owned(),
+            "use super::{StoreError, a};\nuse super::a::Y;".to_owned(),
+        ),
+        ("store/mod.rs".to_owned(), "mod a; mod b;".to_owned()),
+    ];
+    assert_eq!(
+        find_cycle(&sibling_graph(&files)).as_deref(),
+        Some("a -> b -> a")
+    );
+    let through_reexport = [
+        ("p/a.rs".to_owned(), "use super::State;".to_owned()),
+        ("p/b.rs".to_owned(), "use super::{a::X, Other};".to_owned()),
+        (
+            "p/mod.rs".to_owned(),
+            "mod a;\nmod b;\npub use b::{Other as State, Y};".to_owned(),
+        ),
+    ];
+    assert_eq!(
+        find_cycle(&sibling_graph(&through_reexport)).as_deref(),
+        Some("a -> b -> a")
     );
     assert_eq!(top_module("store/db.rs"), Some("store"));
     assert_eq!(top_module("clock.rs"), Some("clock"));
