@@ -6,7 +6,7 @@
 //! the default layout a steady monitor's few megabytes of executed code are
 //! spread thinly over 30-40 MB of pages, which then count in its resident
 //! set. With the executed functions packed together they fill a few
-//! megabytes of pages. ARCHITECTURE.md ("Memory") has the figures and
+//! megabytes of pages. docs/storage.md ("Memory") has the figures and
 //! `link/README.md` how the list is made.
 //!
 //! Only where the linker is known to be LLD (Rust's default on

@@ -23,10 +23,9 @@ use crate::codec::decimal::{divisor, exact_count};
 use crate::codec::rangecoder::{Decoder, Encoder, IntModel, PROB_START};
 use crate::codec::varint::{self, unzigzag, zigzag};
 
-/// Most samples in one chunk: about nine hours at a 1 s tick. Measured on
-/// the storage benchmark's day, chunks of a whole day would code 0.3 %
-/// smaller and chunks of two hours 1 % larger; the size bounds what a short
-/// query decodes.
+/// Most samples in one chunk: about nine hours at a 1 s tick. Larger
+/// chunks code barely smaller (docs/storage.md), and the size bounds what
+/// a short query decodes, since a chunk is decoded whole.
 pub const MAX_CHUNK_POINTS: usize = 1 << 15;
 
 /// Integers coded both ways to choose between deltas and distances above

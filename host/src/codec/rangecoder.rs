@@ -6,14 +6,13 @@
 //! delta on every value; an entropy coder spends about what each value
 //! carries. The coder is the binary range coder LZMA made common:
 //! probabilities that adapt by 1/32 of the error after every bit, a 32-bit
-//! range renormalised a byte at a time. Measured on the storage benchmark's
-//! day, it codes the values in 1.13 bytes a sample, where zstd (level 19)
-//! over byte-shuffled deltas took 1.27 and DuckDB's codecs about 1.45.
+//! range renormalised a byte at a time. docs/storage.md compares it with
+//! DuckDB's codecs and zstd on the storage benchmark's day.
 
 /// Probabilities are of a 0 bit, out of `1 << PROB_BITS`. LZMA uses 11
-/// bits; with 15 a probability can come closer to 1 (a near-constant
-/// series' unchanged values cost half as much), and the benchmark's day
-/// codes 1 % smaller. `(range >> 15) * p` still fits in 32 bits.
+/// bits; with 15 a probability can come closer to 1, so a near-constant
+/// series' unchanged values cost less. `(range >> 15) * p` still fits in
+/// 32 bits.
 const PROB_BITS: u32 = 15;
 const PROB_ONE: u16 = 1 << PROB_BITS;
 /// A probability before any bit has been seen.

@@ -1,9 +1,12 @@
 //! The tick: collect → store → window → rules → alerts → stream, every
 //! `update_interval`.
 //!
-//! The tick never waits on the network. It waits on the disk once (the
-//! store's commit) and on plugins at most for their deadlines, which run
-//! concurrently.
+//! The tick never waits on the network. It waits on the disk for the
+//! store's commit and, when alert state changed, for `alert-state.json`;
+//! on plugins at most for their deadlines, which run concurrently. A tick
+//! whose commit fails still shows its samples (the window, rules, the
+//! stream): a live monitor keeps alerting while its disk is in trouble, and
+//! the failure is logged.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
