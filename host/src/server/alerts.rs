@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{ApiError, json_body};
-use super::params::{Params, time_range};
+use super::params::{Params, epoch_ms, time_range};
 use crate::app::{AckError, AppState};
 use crate::model::{Acknowledgement, Alert};
 
@@ -68,7 +68,9 @@ pub async fn ack(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
+    #[serde(default, deserialize_with = "epoch_ms")]
     start: Option<i64>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     end: Option<i64>,
     rule: Option<String>,
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::params::{Params, time_range};
+use super::params::{Params, epoch_ms, time_range};
 use crate::app::AppState;
 use crate::plugins::ExportData;
 use crate::store::{MAX_QUERY_POINTS, StoreError};
@@ -20,7 +20,9 @@ const DEFAULT_EXPORT_SPAN_MS: i64 = 86_400_000;
 pub struct ExportParams {
     /// The exporter plugin's name; `json` by default.
     format: Option<String>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     start: Option<i64>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     end: Option<i64>,
 }
 

@@ -5,6 +5,7 @@
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 
@@ -18,9 +19,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(params)) => Ok(Params(params)),
-            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+            Err(rejection) => {
+                // axum names the parameter (`start: …`); its own preamble
+                // says nothing the status does not.
+                let text = rejection.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                Err(ApiError::BadRequest(format!(
+                    "bad query parameter: {detail}"
+                )))
+            }
         }
     }
+}
+
+/// An optional epoch-milliseconds parameter, refused in words when it is
+/// not a whole number (`#[serde(default, deserialize_with = "epoch_ms")]`).
+pub fn epoch_ms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("must be epoch milliseconds, got {text:?}")))
 }
 
 /// `start` and `end` in epoch ms; `end` defaults to now (inclusive) and

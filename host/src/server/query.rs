@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::ApiError;
-use super::params::{Params, time_range};
+use super::params::{Params, epoch_ms, time_range};
 use crate::app::AppState;
 use crate::model::{Labels, canonical_metric_name};
 use crate::rules::parse_duration_ms;
@@ -54,9 +54,12 @@ fn selector(text: Option<&str>) -> Result<Labels, ApiError> {
 pub struct QueryParams {
     metric: String,
     labels: Option<String>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     start: Option<i64>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     end: Option<i64>,
     /// Latest values at this time instead of raw points.
+    #[serde(default, deserialize_with = "epoch_ms")]
     at: Option<i64>,
 }
 
@@ -111,7 +114,9 @@ pub async fn query(
 pub struct RangeParams {
     metric: String,
     labels: Option<String>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     start: Option<i64>,
+    #[serde(default, deserialize_with = "epoch_ms")]
     end: Option<i64>,
     #[serde(default, deserialize_with = "step_ms")]
     step: Option<i64>,
@@ -126,11 +131,11 @@ fn step_ms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D:
         .or_else(|_| parse_duration_ms(&text))
         .map_err(|_| {
             serde::de::Error::custom(format!(
-                "`step` must be milliseconds or a duration like \"60s\", got {text:?}"
+                "must be milliseconds or a duration like \"60s\", got {text:?}"
             ))
         })?;
     if step <= 0 {
-        return Err(serde::de::Error::custom("`step` must be positive"));
+        return Err(serde::de::Error::custom("must be positive"));
     }
     Ok(Some(step))
 }

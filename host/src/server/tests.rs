@@ -202,7 +202,7 @@ async fn alerts_silences_and_acks_through_the_router() {
     "#);
 
     let silence = r#"{"matchers": [{"name": "component", "value": "db"}],
-        "starts_at": 1764200000000, "ends_at": 4102444800000, "comment": "maintenance", "created_by": "ana"}"#;
+        "startsAt": 1764200000000, "endsAt": 4102444800000, "comment": "maintenance", "createdBy": "ana"}"#;
     let (status, created) = call(&app, "POST", "/api/v1/silences", silence).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().expect("an id").to_owned();

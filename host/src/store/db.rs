@@ -5,10 +5,9 @@ use std::path::Path;
 
 use duckdb::{Connection, params};
 
+use super::StoreError;
 use super::encode::{Stored, encode};
 use super::epoch::ArchiveEpoch;
-use super::schema::{RAW, VALUE};
-use super::{AlertRecord, QueryResult, SeriesPoints, StoreError};
 use crate::model::{Labels, MetricKind, Sample, registered_metric};
 
 /// Most points one raw query may return; larger ranges must be narrowed

@@ -125,9 +125,9 @@ impl Database {
         // Two statements: the epoch redoes them if a merge step moved
         // samples between them.
         self.epoch().read(|| {
-            let n: i64 = self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
+            let n: i64 =
+                self.conn()
+                    .query_row(&format!("SELECT count(*) FROM {RAW}"), [], |r| r.get(0))?;
             Ok(n as u64 + archive::sample_count(self.conn())?)
         })
     }
