@@ -12,6 +12,12 @@ pub mod collector {
         imports: {
             // The host awaits the network on the plugin's behalf.
             "perfwatch:plugin/http.send": async,
+            // No TRACE event for these two: it would print their strings
+            // whole, the config (webhook URLs, tokens) and log lines before
+            // `redact` cuts their URLs. `exact` is a flag that adds nothing
+            // else, so the rule is not empty and replaces the default.
+            "perfwatch:plugin/host.config": exact,
+            "perfwatch:plugin/host.log": exact,
             default: tracing,
         },
         exports: { default: async },

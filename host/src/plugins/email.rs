@@ -11,8 +11,9 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::bindings::email::{Host, Message as EmailMessage};
+use super::redact;
 use super::state::PluginState;
-use crate::config::{EmailSettings, SmtpTls};
+use crate::config::{EmailSettings, REDACTED, SmtpTls};
 
 /// Longest subject and body accepted from a plugin.
 const MAX_SUBJECT_BYTES: usize = 998;
@@ -24,6 +25,10 @@ pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     to: Mailbox,
+    /// The relay's user name and password, cut from any error text: a
+    /// relay's answer is quoted in the error, and some relays echo the
+    /// login they refused.
+    credentials: Vec<String>,
 }
 
 impl Mailer {
@@ -53,17 +58,37 @@ impl Mailer {
             .port(smtp.port)
             .tls(tls)
             .timeout(Some(Duration::from_secs(30)));
+        let mut credentials = Vec::new();
         if let Some(auth) = &smtp.auth {
-            builder = builder.credentials(Credentials::new(
-                auth.user.expose().to_owned(),
-                auth.pass.expose().to_owned(),
-            ));
+            let (user, pass) = (auth.user.expose(), auth.pass.expose());
+            builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
+            credentials.extend(
+                [user, pass]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+            // Longest first: a password that contains the user name must
+            // not be left half cut once the user name is gone.
+            credentials.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
         Ok(Self {
             transport: builder.build(),
             from,
             to,
+            credentials,
         })
+    }
+
+    /// The words of a relay failure ("Connection error: connection refused",
+    /// "permanent error (535): …"), without the relay's credentials or any
+    /// URL: this text reaches the plugin, and through it the API and the log.
+    fn describe(&self, error: &lettre::transport::smtp::Error) -> String {
+        let mut text = redact::urls(&error.to_string()).into_owned();
+        for secret in &self.credentials {
+            text = text.replace(secret.as_str(), REDACTED);
+        }
+        text
     }
 
     async fn send(&self, message: EmailMessage, deadline: Instant) -> Result<(), String> {
@@ -87,7 +112,10 @@ impl Mailer {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, self.transport.send(email)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("the SMTP relay refused the message: {e}")),
+            Ok(Err(e)) => Err(format!(
+                "the SMTP relay refused the message: {}",
+                self.describe(&e)
+            )),
             Err(_) => Err("the SMTP relay did not answer before the call's deadline".to_owned()),
         }
     }
@@ -103,5 +131,78 @@ impl Host for PluginState {
                 self.name
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Secret, SmtpAuth, SmtpSettings};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    const SECRET: &str = "SECRETMARKER123";
+
+    /// A relay that speaks just enough SMTP to refuse a login, quoting the
+    /// user name back as some real relays do. Returns its port.
+    async fn refusing_relay() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 relay ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let answer = match verb.as_str() {
+                        "EHLO" => "250-relay\r\n250 AUTH PLAIN LOGIN\r\n".to_owned(),
+                        "AUTH" => format!(
+                            "535 5.7.8 login bot-{SECRET} with password pw-{SECRET} refused\r\n"
+                        ),
+                        "QUIT" => "221 bye\r\n".to_owned(),
+                        _ => "250 ok\r\n".to_owned(),
+                    };
+                    if write.write_all(answer.as_bytes()).await.is_err() || verb == "QUIT" {
+                        break;
+                    }
+                }
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn smtp_credentials_never_reach_the_error() {
+        let port = refusing_relay().await;
+        let settings = EmailSettings {
+            recipient: "ops@example.com".into(),
+            from: Some("perfwatch@example.com".into()),
+            smtp: SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                auth: Some(SmtpAuth {
+                    user: Secret::new(format!("bot-{SECRET}")),
+                    pass: Secret::new(format!("pw-{SECRET}")),
+                }),
+                tls: Some(SmtpTls::None),
+            },
+        };
+        let mailer = Mailer::new(&settings).unwrap();
+        let message = EmailMessage {
+            subject: "alert".into(),
+            text: "cpu high".into(),
+            html: None,
+        };
+        let error = mailer
+            .send(message, Instant::now() + Duration::from_secs(10))
+            .await
+            .expect_err("the relay refuses the login");
+        assert!(!error.contains(SECRET), "a credential leaked: {error}");
+        // Still says what went wrong, in the relay's words.
+        assert!(error.contains("535"), "{error}");
+        assert!(
+            error.contains(&format!("login {REDACTED} with password {REDACTED}")),
+            "{error}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use super::bindings::host::{Host, LogLevel};
 use super::bindings::types;
+use super::redact;
 use super::state::PluginState;
 
 /// Longest log line a plugin may write; longer ones are cut, so a plugin
@@ -19,6 +20,8 @@ impl Host for PluginState {
             message.truncate(cut);
             message.push_str(" [truncated]");
         }
+        // Plugins log the URLs they call; only the origin is kept.
+        let message = redact::urls(&message);
         let plugin = &*self.name;
         match level {
             LogLevel::Trace => tracing::trace!(plugin, "{message}"),

@@ -8,6 +8,7 @@ use reqwest::redirect;
 
 use super::bindings::http::{Error as HttpError, Header, Host, Request, Response};
 use super::grants::HttpGrant;
+use super::redact;
 use super::state::PluginState;
 
 /// Largest response body a plugin receives. Status pages and metrics
@@ -46,12 +47,14 @@ impl HttpClient {
     }
 
     async fn send(&self, request: Request, deadline: Instant) -> Result<Response, HttpError> {
+        // Neither message quotes the URL: the plugin knows what it asked
+        // for, and the text may travel on into the API and the log.
         let url = reqwest::Url::parse(&request.url)
-            .map_err(|e| HttpError::Invalid(format!("URL {:?}: {e}", request.url)))?;
+            .map_err(|e| HttpError::Invalid(format!("the URL does not parse: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(HttpError::Invalid(format!(
-                "URL {:?}: only http and https are supported",
-                request.url
+                "URL scheme `{}` is not supported: only http and https are",
+                url.scheme()
             )));
         }
         self.grant.check(&url).map_err(HttpError::Denied)?;
@@ -122,11 +125,15 @@ impl HttpClient {
     }
 }
 
-/// Turns a reqwest failure into the WIT error, keeping the cause's words.
+/// Turns a reqwest failure into the WIT error, keeping the cause's words
+/// ("connection refused", "dns error") but not the URL: reqwest's text
+/// names the full URL, whose path or query may be a webhook's token, and
+/// plugins pass this text on in their errors.
 fn classify(error: reqwest::Error) -> HttpError {
     if error.is_timeout() {
         return HttpError::Timeout;
     }
+    let error = error.without_url();
     let mut detail = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
@@ -141,6 +148,9 @@ fn classify(error: reqwest::Error) -> HttpError {
             .to_owned();
         return HttpError::Denied(format!("redirected outside the grant: {denied}"));
     }
+    // A cause deeper in the chain could still quote a URL (a redirect's
+    // target, say); cut any that is left to its origin.
+    let detail = redact::urls(&detail).into_owned();
     if error.is_builder() {
         return HttpError::Invalid(detail);
     }
@@ -156,5 +166,80 @@ impl Host for PluginState {
             tracing::warn!(plugin = %self.name, "HTTP request denied: {reason}");
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OriginPattern;
+
+    const SECRET: &str = "SECRETMARKER123";
+
+    /// A loopback port nothing listens on: bound, then released.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    fn request(url: String) -> Request {
+        Request {
+            method: "POST".into(),
+            url,
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+            timeout_ms: Some(5_000),
+        }
+    }
+
+    fn client(port: u16) -> HttpClient {
+        let origin = OriginPattern::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        HttpClient::new(HttpGrant::new("hook", &[origin]))
+    }
+
+    fn text(error: &HttpError) -> String {
+        match error {
+            HttpError::Denied(s) | HttpError::Connection(s) | HttpError::Invalid(s) => s.clone(),
+            HttpError::Timeout => "timeout".into(),
+            HttpError::TooLarge(n) => format!("too large: {n}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_in_a_url_never_reaches_the_connection_error() {
+        let port = closed_port();
+        for url in [
+            format!("http://127.0.0.1:{port}/hooks/{SECRET}?token={SECRET}"),
+            format!("http://bot:{SECRET}@127.0.0.1:{port}/"),
+        ] {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let error = client(port)
+                .send(request(url), deadline)
+                .await
+                .expect_err("nothing listens on a released port");
+            let text = text(&error);
+            assert!(matches!(error, HttpError::Connection(_)), "{text}");
+            assert!(!text.contains(SECRET), "the token leaked: {text}");
+            assert!(!text.contains("/hooks"), "the path leaked: {text}");
+            // Still says what went wrong.
+            assert!(text.to_lowercase().contains("connect"), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_without_quoting_it() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for url in [
+            format!("ftp://127.0.0.1:21/{SECRET}"),
+            format!("http://[::1/{SECRET}"),
+        ] {
+            let error = client(1)
+                .send(request(url), deadline)
+                .await
+                .expect_err("refused before sending");
+            let text = text(&error);
+            assert!(matches!(error, HttpError::Invalid(_)), "{text}");
+            assert!(!text.contains(SECRET), "the token leaked: {text}");
+        }
     }
 }

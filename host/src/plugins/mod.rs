@@ -3,8 +3,9 @@
 //! owns wasmtime; nothing else names it.
 //!
 //! Invariant: no plugin call runs without a CPU deadline and a memory cap
-//! (see `collector.rs`), and no plugin gets a capability it was not granted
-//! (see `state.rs`).
+//! (see `collector.rs`), no plugin gets a capability it was not granted
+//! (see `state.rs`), and no URL leaves this module with more than its
+//! origin: errors and plugin output pass through `redact.rs`.
 
 mod bindings;
 mod cache;
@@ -21,6 +22,7 @@ mod kind;
 mod limits;
 mod load;
 mod output;
+mod redact;
 mod sandbox;
 mod state;
 mod supervisor;

@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use super::redact;
+
 /// Longest line logged; the rest of a longer line is dropped so a plugin
 /// cannot flood the log with one giant write.
 const MAX_LINE_BYTES: usize = 4096;
@@ -58,7 +60,9 @@ struct LineLogger {
 impl LineLogger {
     fn emit(&mut self) {
         let text = String::from_utf8_lossy(&self.line);
-        let text = text.trim_end();
+        // A plugin may print the URLs it calls; only the origin is kept.
+        let text = redact::urls(text.trim_end());
+        let text = &*text;
         if !text.is_empty() {
             match self.stream {
                 Stream::Stdout => {

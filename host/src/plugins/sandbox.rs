@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use wasmtime::Store;
 use wasmtime::component::Component;
 
+use super::redact;
 use super::state::{Grants, PluginState};
 use super::supervisor::{PluginStats, Supervisor};
 use super::{PluginError, PluginRuntime};
@@ -176,9 +177,11 @@ impl<W: World> Sandbox<W> {
         let memory_hit = store.data_mut().memory.take_hit();
         match result {
             Ok(Ok(value)) => Ok(value),
+            // Plugins quote the URL they called ("GET <url>: …"); its path
+            // or query may be a token, and this text reaches the API.
             Ok(Err(message)) => Err(PluginError::Reported {
                 plugin: self.name.to_string(),
-                message,
+                message: redact::urls(&message).into_owned(),
             }),
             Err(trap) => Err(self.classify(trap, memory_hit)),
         }
@@ -203,9 +206,10 @@ impl<W: World> Sandbox<W> {
                 "the plugin panicked or aborted (its stderr, logged above, says why)".to_owned()
             }
             Some(trap) => trap.to_string(),
-            None => format!("{error:#}"),
+            None => redact::urls(&format!("{error:#}")).into_owned(),
         };
-        tracing::debug!(plugin = %self.name, error = ?error, "plugin trap details");
+        let details = format!("{error:?}");
+        tracing::debug!(plugin = %self.name, error = %redact::urls(&details), "plugin trap details");
         PluginError::Trap { plugin, detail }
     }
 }
