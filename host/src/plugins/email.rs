@@ -10,9 +10,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::bindings::email::{Host, Message as EmailMessage};
+use super::bindings::email::Message as EmailMessage;
 use super::redact;
-use super::state::PluginState;
 use crate::config::{EmailSettings, REDACTED, SmtpTls};
 
 /// Longest subject and body accepted from a plugin.
@@ -91,7 +90,11 @@ impl Mailer {
         text
     }
 
-    async fn send(&self, message: EmailMessage, deadline: Instant) -> Result<(), String> {
+    pub(super) async fn send(
+        &self,
+        message: EmailMessage,
+        deadline: Instant,
+    ) -> Result<(), String> {
         if message.subject.len() > MAX_SUBJECT_BYTES || message.subject.contains(['\r', '\n']) {
             return Err(format!(
                 "the subject must be one line of at most {MAX_SUBJECT_BYTES} bytes"
@@ -117,19 +120,6 @@ impl Mailer {
                 self.describe(&e)
             )),
             Err(_) => Err("the SMTP relay did not answer before the call's deadline".to_owned()),
-        }
-    }
-}
-
-impl Host for PluginState {
-    async fn send(&mut self, message: EmailMessage) -> Result<(), String> {
-        match &self.grants.email {
-            Some(mailer) => mailer.clone().send(message, self.deadline).await,
-            None => Err(format!(
-                "plugin `{}` may not send email; grant it with `allow_email = true` in its [[plugins]] entry \
-                 and use it for an email channel",
-                self.name
-            )),
         }
     }
 }

@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::redirect;
 
-use super::bindings::http::{Error as HttpError, Header, Host, Request, Response};
+use super::bindings::http::{Error as HttpError, Header, Request, Response};
 use super::grants::HttpGrant;
 use super::redact;
-use super::state::PluginState;
 
 /// Largest response body a plugin receives. Status pages and metrics
 /// endpoints are kilobytes; 8 MiB is generous and still bounds host memory.
@@ -46,7 +45,11 @@ impl HttpClient {
         Self { grant, client }
     }
 
-    async fn send(&self, request: Request, deadline: Instant) -> Result<Response, HttpError> {
+    pub(super) async fn send(
+        &self,
+        request: Request,
+        deadline: Instant,
+    ) -> Result<Response, HttpError> {
         // Neither message quotes the URL: the plugin knows what it asked
         // for, and the text may travel on into the API and the log.
         let url = reqwest::Url::parse(&request.url)
@@ -155,18 +158,6 @@ fn classify(error: reqwest::Error) -> HttpError {
         return HttpError::Invalid(detail);
     }
     HttpError::Connection(detail)
-}
-
-impl Host for PluginState {
-    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
-        let result = self.grants.http.send(request, self.deadline).await;
-        // The reason names only the origin: URLs (webhook paths, query
-        // strings) can carry tokens and are never logged.
-        if let Err(HttpError::Denied(reason)) = &result {
-            tracing::warn!(plugin = %self.name, "HTTP request denied: {reason}");
-        }
-        result
-    }
 }
 
 #[cfg(test)]
