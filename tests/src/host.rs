@@ -1,4 +1,5 @@
-//! Starting and killing the real binary.
+//! Starting and killing the real binary, each in a temporary directory
+//! of its own.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -43,6 +44,138 @@ pub fn perfwatch_binary() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// What a one-shot `perfwatch` command printed, and whether it succeeded.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl CliOutput {
+    /// Standard output, then standard error: for checks that do not care
+    /// which stream a message went to.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `perfwatch <args>` to completion: the subcommands that answer and
+/// exit (`query`, `plugins check`).
+pub fn run_cli<I, S>(args: I) -> CliOutput
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(perfwatch_binary())
+        .args(args)
+        .output()
+        .expect("perfwatch runs");
+    CliOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary directory for one host: `data/`, `plugins/` holding the
+/// components a test asks for, `exports/`, and a `perfwatch.toml` pointing
+/// at them on port 0. Nothing of the checkout or of another test is shared,
+/// so tests run in parallel and a restart finds exactly what the killed
+/// host left.
+pub struct HostDir {
+    dir: tempfile::TempDir,
+    rules: PathBuf,
+}
+
+impl Default for HostDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HostDir {
+    /// An empty host directory whose rules directory does not exist: no
+    /// rule scripts.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
+        let rules = dir.path().join("no-rules");
+        Self { dir, rules }
+    }
+
+    /// Copies shipped plugins from `plugins/dist` into the plugins dir.
+    pub fn shipped(self, names: &[&str]) -> Self {
+        for name in names {
+            self.install(name, &crate::shipped_plugin(name));
+        }
+        self
+    }
+
+    /// Copies fixture plugins into the plugins dir.
+    pub fn fixtures(self, names: &[&str]) -> Self {
+        for name in names {
+            self.install(name, &crate::fixture_plugin(name));
+        }
+        self
+    }
+
+    /// Points `rules_dir` at `rules` instead of a directory that does not
+    /// exist.
+    pub fn rules(mut self, rules: &Path) -> Self {
+        self.rules = rules.to_owned();
+        self
+    }
+
+    /// Writes `perfwatch.toml`: ticks every `update_interval_ms`, the
+    /// directories above, then `rest` (plugin entries, alert rules).
+    pub fn config(self, update_interval_ms: u64, rest: &str) -> Self {
+        let config = format!(
+            "port = 0\nupdate_interval = {update_interval_ms}\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\nexport_path = \"{}\"\n{rest}",
+            self.path().join("data").display(),
+            self.plugins().display(),
+            self.rules.display(),
+            self.path().join("exports").display(),
+        );
+        std::fs::write(self.config_file(), config).expect("write perfwatch.toml");
+        self
+    }
+
+    /// Starts a host on the config written by [`HostDir::config`]; again
+    /// after a kill, it finds the data the last one left.
+    pub fn start(&self) -> PerfwatchProcess {
+        let config = self.config_file();
+        assert!(
+            config.is_file(),
+            "write the config with HostDir::config before starting"
+        );
+        PerfwatchProcess::start(&config)
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The plugins directory.
+    pub fn plugins(&self) -> PathBuf {
+        self.path().join("plugins")
+    }
+
+    /// `perfwatch.toml`.
+    pub fn config_file(&self) -> PathBuf {
+        self.path().join("perfwatch.toml")
+    }
+
+    fn install(&self, name: &str, component: &Path) {
+        std::fs::copy(component, self.plugins().join(format!("{name}.wasm")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", component.display()));
+    }
 }
 
 /// A running `perfwatch serve`.

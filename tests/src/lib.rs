@@ -1,18 +1,22 @@
 //! End-to-end test support: start the real `perfwatch` binary on a free
 //! loopback port with a temporary data directory, talk to it over real
-//! HTTP and WebSocket connections, and kill it like a crash would; run
-//! real peers (HTTP servers, Prometheus) beside it.
+//! HTTP and WebSocket connections, wait for what it does, and kill it like
+//! a crash would; run real peers (HTTP servers, Prometheus) beside it.
 
 mod host;
 mod http;
 mod peer;
 mod prometheus;
+mod wait;
 mod ws;
 
-pub use host::{PerfwatchProcess, perfwatch_binary, profile_dir, repo_root};
+pub use host::{
+    CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
+};
 pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
 pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
+pub use wait::{WAIT, eventually, wait_for};
 pub use ws::Stream;
 
 use std::path::PathBuf;

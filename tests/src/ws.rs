@@ -49,6 +49,25 @@ impl Stream {
         }
     }
 
+    /// The next `metrics_update` of a tick at or after `tick_ms` (host
+    /// clock, epoch ms). The host evaluates alerts before it publishes a
+    /// tick's update, so once this returns, every decision of the ticks up
+    /// to it has been made: a test waits for host time to pass, not for
+    /// wall time.
+    pub async fn until_tick(&mut self, tick_ms: i64, timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let update = self.next_of("metrics_update", left).await;
+            let at = update["data"]["timestamp"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("a tick's timestamp: {update}"));
+            if at >= tick_ms {
+                return update;
+            }
+        }
+    }
+
     /// The next message of type `kind` whose `data.rule` is `rule`: on a
     /// busy machine other alerts (CPU, say) come and go meanwhile.
     pub async fn next_for_rule(&mut self, kind: &str, rule: &str, timeout: Duration) -> Value {

@@ -1,30 +1,17 @@
 //! Alert delivery policy end to end: silences, inhibition and
 //! acknowledgement, through the API, with the console channel delivering.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use perfwatch_tests::{PerfwatchProcess, Stream, get, post_json, shipped_plugin};
+use perfwatch_tests::{HostDir, PerfwatchProcess, Stream, WAIT, eventually, get, post_json};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(20);
+/// The `latency` rule's `repeat_interval`.
+const REPEAT_INTERVAL_MS: i64 = 1000;
 
-fn start() -> (tempfile::TempDir, PerfwatchProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(shipped_plugin("console"), plugins.join("console.wasm")).unwrap();
-    let config: PathBuf = dir.path().join("perfwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-port = 0
-update_interval = 250
-data_dir = "{data}"
-plugins_dir = "{plugins}"
-rules_dir = "{rules}"
-
+/// One silenced rule, and two on one series: a critical level that
+/// repeats, and an earlier warning that the critical inhibits.
+fn alert_rules() -> String {
+    format!(
+        r#"
 [[alert_rules]]
 id = "quiet"
 metric = "e2e.quiet"
@@ -37,7 +24,7 @@ metric = "e2e.latency"
 condition = "greater_than"
 warning = 100.0
 critical = 500.0
-repeat_interval = 1000
+repeat_interval = {REPEAT_INTERVAL_MS}
 
 [[alert_rules]]
 id = "latency-early"
@@ -45,15 +32,8 @@ metric = "e2e.latency"
 condition = "greater_than"
 threshold = 50.0
 severity = "warning"
-"#,
-            data = dir.path().join("data").display(),
-            plugins = plugins.display(),
-            rules = dir.path().join("no-rules").display(),
-        ),
+"#
     )
-    .unwrap();
-    let host = PerfwatchProcess::start(&config);
-    (dir, host)
 }
 
 fn deliveries_of(host: &PerfwatchProcess, alert_id: &str) -> Vec<Value> {
@@ -67,20 +47,35 @@ fn deliveries_of(host: &PerfwatchProcess, alert_id: &str) -> Vec<Value> {
         .collect()
 }
 
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The stored transitions of `alert_id`, oldest first.
+fn history_of(host: &PerfwatchProcess, rule: &str, alert_id: &str) -> Vec<Value> {
+    let answer = get(
+        host.addr,
+        &format!("/api/v1/alerts/history?start=0&rule={rule}"),
+    )
+    .json();
+    answer["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of events: {answer}"))
+        .iter()
+        .filter(|e| e["alertId"] == alert_id)
+        .cloned()
+        .collect()
+}
+
+fn events(history: &[Value]) -> Vec<&str> {
+    history
+        .iter()
+        .map(|e| e["event"].as_str().expect("an event name"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
-    let (_dir, host) = start();
+    let dir = HostDir::new()
+        .shipped(&["console"])
+        .config(250, &alert_rules());
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
 
     // A silence on one rule: its alert fires and streams, but is not delivered.
@@ -158,14 +153,11 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         r#"{"comment": "rolling back", "by": "ana"}"#,
     );
     assert_eq!(acked.status, 200, "{}", acked.body);
-    assert_eq!(acked.json()["acknowledged"]["by"], "ana");
-    let after_ack = deliveries_of(&host, &critical_id).len();
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(
-        deliveries_of(&host, &critical_id).len(),
-        after_ack,
-        "no repeats once acknowledged"
-    );
+    let acked = acked.json();
+    assert_eq!(acked["acknowledged"]["by"], "ana");
+    let acked_at = acked["acknowledged"]["at"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the acknowledgement's time: {acked}"));
 
     let missing = post_json(
         host.addr,
@@ -180,6 +172,58 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
     );
     assert_eq!(no_comment.status, 400);
 
+    // No repeats once acknowledged. The last notification came before the
+    // ack, so a repeat would be due at the latest one interval after it;
+    // two intervals of ticks give the host two chances to repeat.
+    stream
+        .until_tick(acked_at + 2 * REPEAT_INTERVAL_MS, WAIT)
+        .await;
+    // Then the alert resolves, and the console is told after every earlier
+    // notification of it (one queue per channel): once the resolution is
+    // recorded, so is any repeat those ticks sent.
+    let calm = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "e2e.latency", "value": 0}]"#,
+    );
+    assert_eq!(calm.status, 200, "{}", calm.body);
+    eventually("the delivered resolution of the critical alert", || {
+        deliveries_of(&host, &critical_id)
+            .iter()
+            .any(|d| d["resolved"] == true && d["success"] == true)
+            .then_some(())
+    });
+    let history = eventually("the stored resolution", || {
+        let history = history_of(&host, "rule:latency", &critical_id);
+        events(&history).contains(&"resolved").then_some(history)
+    });
+    let kinds = events(&history);
+    assert_eq!(kinds[0], "triggered", "{history:?}");
+    assert!(kinds.contains(&"repeated"), "{history:?}");
+    assert!(kinds.contains(&"acknowledged"), "{history:?}");
+    let repeated_after_ack: Vec<&Value> = history
+        .iter()
+        .filter(|e| {
+            e["event"] == "repeated" && e["timestamp"].as_i64().expect("an event time") > acked_at
+        })
+        .collect();
+    assert!(
+        repeated_after_ack.is_empty(),
+        "no repeats once acknowledged at {acked_at}: {repeated_after_ack:?}"
+    );
+    let notified = kinds
+        .iter()
+        .filter(|k| matches!(**k, "triggered" | "repeated"))
+        .count();
+    let delivered = deliveries_of(&host, &critical_id)
+        .iter()
+        .filter(|d| d["resolved"] == false && d["success"] == true)
+        .count();
+    assert_eq!(
+        delivered, notified,
+        "one delivery per notification, none after the ack: {history:?}"
+    );
+
     let deleted = perfwatch_tests::delete(host.addr, &format!("/api/v1/silences/{silence_id}"));
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert!(
@@ -192,26 +236,6 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         perfwatch_tests::delete(host.addr, &format!("/api/v1/silences/{silence_id}")).status,
         404
     );
-
-    // The transitions are stored and queryable.
-    let history = eventually("the stored history", || {
-        let h = get(
-            host.addr,
-            "/api/v1/alerts/history?start=0&rule=rule:latency",
-        )
-        .json();
-        let events: Vec<String> = h["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["event"].as_str().map(str::to_owned))
-            .collect();
-        events
-            .contains(&"acknowledged".to_owned())
-            .then_some(events)
-    });
-    assert_eq!(history[0], "triggered", "{history:?}");
-    assert!(history.contains(&"repeated".to_owned()), "{history:?}");
 }
 
 fn perfwatch_tests_now() -> i64 {

@@ -3,22 +3,14 @@
 //! smoke call of it must not crash. A component built against another WIT
 //! version is refused with both versions named.
 
-use std::process::Command;
+use std::ffi::OsStr;
 
-use perfwatch_tests::{fixture_plugin, perfwatch_binary, repo_root};
+use perfwatch_tests::{fixture_plugin, repo_root, run_cli};
 
+/// `perfwatch plugins check <file>`: whether it passed, and what it said.
 fn check(file: &std::path::Path) -> (bool, String) {
-    let out = Command::new(perfwatch_binary())
-        .args(["plugins", "check"])
-        .arg(file)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let out = run_cli([OsStr::new("plugins"), OsStr::new("check"), file.as_os_str()]);
+    (out.success, out.text())
 }
 
 /// The world each shipped plugin must declare.

@@ -3,53 +3,16 @@
 //! and the compile cache serving a warm start.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use perfwatch_tests::{
-    HttpPeer, PerfwatchProcess, Route, Stream, fixture_plugin, get, post_json, shipped_plugin,
+    HostDir, HttpPeer, PerfwatchProcess, Route, Stream, WAIT, eventually, get, post_json,
+    shipped_plugin,
 };
 use serde_json::Value;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A temporary host directory with the named components in its plugins dir.
-fn host_dir(shipped: &[&str], fixtures: &[&str]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    for name in shipped {
-        std::fs::copy(shipped_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
-    }
-    for name in fixtures {
-        std::fs::copy(fixture_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
-    }
-    (dir, plugins)
-}
-
-fn write_config(dir: &Path, plugins: &Path, rest: &str) -> PathBuf {
-    let config = format!(
-        "port = 0\nupdate_interval = 300\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\nexport_path = \"{}\"\n{rest}",
-        dir.join("data").display(),
-        plugins.display(),
-        dir.join("no-rules").display(),
-        dir.join("exports").display(),
-    );
-    let path = dir.join("perfwatch.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `WAIT`.
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// Ticks of the hosts here: short, so collectors run often while a test
+/// waits for their samples.
+const TICK_MS: u64 = 300;
 
 fn plugin_error(host: &PerfwatchProcess, name: &str) -> String {
     let plugins: Value = get(host.addr, "/api/v1/plugins").json();
@@ -89,15 +52,13 @@ async fn http_collectors_reach_granted_origins_only() {
         ("/escape", Route::redirect(&outside.url("/status"))),
     ]);
     let origin = format!("http://{}", app.addr);
-    let (dir, plugins) = host_dir(
-        &["http-json", "http-probe"],
-        &["fixture-http-denied", "fixture-huge-output"],
-    );
-    let config = write_config(
-        dir.path(),
-        &plugins,
-        &format!(
-            r#"
+    let dir = HostDir::new()
+        .shipped(&["http-json", "http-probe"])
+        .fixtures(&["fixture-http-denied", "fixture-huge-output"])
+        .config(
+            TICK_MS,
+            &format!(
+                r#"
 [[plugins]]
 name = "http-json"
 allow_http = ["{origin}"]
@@ -122,9 +83,9 @@ name = "fixture-http-denied"
 [[plugins]]
 name = "fixture-huge-output"
 "#
-        ),
-    );
-    let host = PerfwatchProcess::start(&config);
+            ),
+        );
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let update = loop {
         let update = stream.next_of("metrics_update", WAIT).await;
@@ -203,10 +164,8 @@ async fn the_prometheus_collector_scrapes_a_real_node_exporter() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let (dir, plugins) = host_dir(&["prometheus"], &[]);
-    let config = write_config(
-        dir.path(),
-        &plugins,
+    let dir = HostDir::new().shipped(&["prometheus"]).config(
+        TICK_MS,
         &format!(
             r#"
 [[plugins]]
@@ -219,7 +178,7 @@ include = ["node_load1", "node_memory_MemAvailable_bytes", "node_cpu_seconds_tot
 "#
         ),
     );
-    let host = PerfwatchProcess::start(&config);
+    let host = dir.start();
     let load = eventually("node.node_load1", || {
         let answer = get(host.addr, "/api/v1/query?metric=node.node_load1&start=0");
         (answer.status == 200).then(|| answer.json())
@@ -250,9 +209,10 @@ include = ["node_load1", "node_memory_MemAvailable_bytes", "node_cpu_seconds_tot
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alerts_reach_the_console_channel_and_exports_are_written() {
-    let (dir, plugins) = host_dir(&["console", "json"], &[]);
-    let config = write_config(dir.path(), &plugins, "");
-    let mut host = PerfwatchProcess::start(&config);
+    let dir = HostDir::new()
+        .shipped(&["console", "json"])
+        .config(TICK_MS, "");
+    let mut host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let hot = post_json(
         host.addr,
@@ -316,13 +276,13 @@ async fn alerts_reach_the_console_channel_and_exports_are_written() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_warm_start_loads_compiled_plugins_from_the_cache() {
-    let (dir, plugins) = host_dir(&["console", "json", "loadavg"], &[]);
-    let config = write_config(
-        dir.path(),
-        &plugins,
-        "[[plugins]]\nname = \"loadavg\"\nread_paths = [\"/proc\"]\n",
-    );
-    let mut cold = PerfwatchProcess::start(&config);
+    let dir = HostDir::new()
+        .shipped(&["console", "json", "loadavg"])
+        .config(
+            TICK_MS,
+            "[[plugins]]\nname = \"loadavg\"\nread_paths = [\"/proc\"]\n",
+        );
+    let mut cold = dir.start();
     eventually("three compiles", || {
         (cold.log().join("\n").matches("compiled now").count() == 3).then_some(())
     });
@@ -331,7 +291,7 @@ async fn a_warm_start_loads_compiled_plugins_from_the_cache() {
         .unwrap()
         .count();
     assert_eq!(cached, 3);
-    let mut warm = PerfwatchProcess::start(&config);
+    let mut warm = dir.start();
     let warm_log = eventually("three cache hits", || {
         let log = warm.log().join("\n");
         (log.matches("compile cache").count() == 3).then_some(log)
@@ -348,12 +308,13 @@ fn replace_file(path: &Path, bytes: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plugins_reload_on_change_and_a_bad_version_leaves_the_old_one_running() {
-    let (dir, plugins) = host_dir(&[], &["fixture-counter"]);
+    let dir = HostDir::new().fixtures(&["fixture-counter"]);
     let entry = |value: u32| {
         format!("[[plugins]]\nname = \"fixture-counter\"\nconfig = {{ value = {value} }}\n")
     };
-    let config = write_config(dir.path(), &plugins, &entry(7));
-    let host = PerfwatchProcess::start(&config);
+    let dir = dir.config(TICK_MS, &entry(7));
+    let (config, plugins) = (dir.config_file(), dir.plugins());
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let value_of = |update: &Value| update["data"]["custom"]["fixture.configValue"].as_f64();
     assert_eq!(
@@ -414,13 +375,11 @@ async fn plugins_reload_on_change_and_a_bad_version_leaves_the_old_one_running()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_process_collector_reports_the_host_itself_through_its_proc_grant() {
-    let (dir, plugins) = host_dir(&["process"], &[]);
-    let config = write_config(
-        dir.path(),
-        &plugins,
+    let dir = HostDir::new().shipped(&["process"]).config(
+        TICK_MS,
         "[[plugins]]\nname = \"process\"\nread_paths = [\"/proc\"]\nconfig = { names = [\"perfwatch\"] }\n",
     );
-    let host = PerfwatchProcess::start(&config);
+    let host = dir.start();
     let rss = eventually("process.memoryRss", || {
         latest_by_label(&host, "process.memoryRss", "name", "perfwatch")
     });

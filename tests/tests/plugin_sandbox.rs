@@ -4,52 +4,38 @@
 
 use std::time::{Duration, Instant};
 
-use perfwatch_tests::{PerfwatchProcess, Stream, fixture_plugin, get};
+use perfwatch_tests::{HostDir, Stream, get};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn misbehaving_plugins_are_contained_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    for name in [
-        "fixture-loop",
-        "fixture-trap",
-        "fixture-memory-hog",
-        "fixture-counter",
-    ] {
-        std::fs::copy(fixture_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
-    }
-    let config = format!(
-        r#"
-port = 0
-update_interval = 250
-data_dir = "{data}"
-plugins_dir = "{plugins}"
-rules_dir = "{rules}"
-
+    let dir = HostDir::new()
+        .fixtures(&[
+            "fixture-loop",
+            "fixture-trap",
+            "fixture-memory-hog",
+            "fixture-counter",
+        ])
+        .config(
+            250,
+            r#"
 [[plugins]]
 name = "fixture-trap"
 
 [[plugins]]
 name = "fixture-loop"
-limits = {{ call_timeout_ms = 100 }}
+limits = { call_timeout_ms = 100 }
 
 [[plugins]]
 name = "fixture-memory-hog"
-limits = {{ memory_mib = 16 }}
+limits = { memory_mib = 16 }
 
 [[plugins]]
 name = "fixture-counter"
-config = {{ value = 7 }}
+config = { value = 7 }
 "#,
-        data = dir.path().join("data").display(),
-        plugins = plugins.display(),
-        rules = dir.path().join("no-rules").display(),
-    );
-    let config_path = dir.path().join("perfwatch.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let mut host = PerfwatchProcess::start(&config_path);
+        );
+    let mut host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let initial = stream.next(Duration::from_secs(10)).await;
     let listed: Vec<&str> = initial["data"]["plugins"]
@@ -78,19 +64,28 @@ config = {{ value = 7 }}
         let update = stream
             .next_of("metrics_update", Duration::from_secs(10))
             .await;
-        calls.push(update["data"]["custom"]["fixture.calls"].as_f64());
+        // The good plugin answers on every tick: a tick without its
+        // sample is a failure, not something to skip.
+        calls.push(
+            update["data"]["custom"]["fixture.calls"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("fixture.calls on every tick: {update}")),
+        );
         assert_eq!(
             update["data"]["custom"]["fixture.configValue"], 7.0,
             "{update}"
         );
-        error_rates.push(update["data"]["tracing"]["errorRate"].as_f64().unwrap());
+        error_rates.push(
+            update["data"]["tracing"]["errorRate"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("tracing.errorRate on every tick: {update}")),
+        );
     }
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "8 ticks took {:?}",
         started.elapsed()
     );
-    let calls: Vec<f64> = calls.into_iter().flatten().collect();
     assert!(
         calls.windows(2).all(|w| w[1] == w[0] + 1.0),
         "one instance, called once per tick: {calls:?}"

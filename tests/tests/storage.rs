@@ -2,23 +2,15 @@
 //! query API answers ranges, latest values and the series list.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use perfwatch_tests::{PerfwatchProcess, get, perfwatch_binary, post_json, try_post_json};
+use perfwatch_tests::{HostDir, eventually, get, post_json, run_cli, try_post_json};
 use serde_json::{Value, json};
 
-fn write_config(dir: &Path) -> std::path::PathBuf {
-    let config = format!(
-        "port = 0\nupdate_interval = 1000\ndata_dir = \"{}\"\nrules_dir = \"{}\"\n",
-        dir.join("data").display(),
-        dir.join("no-rules").display(),
-    );
-    let path = dir.join("perfwatch.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+/// A host with no plugins and no rules; ticks every second.
+fn host_dir() -> HostDir {
+    HostDir::new().config(1000, "")
 }
 
 /// Samples 0.. of one writer: `ingest.load{writer}` at ts = base + i, value i.
@@ -44,72 +36,86 @@ fn batch(base: i64, writer: usize, first: i64) -> String {
     Value::Array(samples).to_string()
 }
 
-/// Posts batches until told to stop; returns how many samples were acknowledged
-/// (they are always a prefix: a writer stops at its first failure).
-fn write_until_stopped(addr: SocketAddr, base: i64, writer: usize, stop: Arc<AtomicBool>) -> i64 {
-    let mut acknowledged = 0;
+/// Batches each writer has acknowledged before the kill: several committed
+/// transactions from both connections lie behind the one the kill cuts off.
+const BATCHES_BEFORE_KILL: i64 = 10;
+
+/// Posts batches until told to stop, keeping `acknowledged` at the number
+/// of samples acknowledged so far (always a prefix: a writer stops at its
+/// first failure).
+fn write_until_stopped(
+    addr: SocketAddr,
+    base: i64,
+    writer: usize,
+    stop: &AtomicBool,
+    acknowledged: &AtomicI64,
+) {
+    let mut done = 0;
     while !stop.load(Ordering::Relaxed) {
-        match try_post_json(addr, "/api/v1/metrics", &batch(base, writer, acknowledged)) {
+        match try_post_json(addr, "/api/v1/metrics", &batch(base, writer, done)) {
             Ok(answer) if answer.status == 200 => {
                 assert_eq!(answer.json()["accepted"], BATCH, "{}", answer.body);
-                acknowledged += BATCH;
+                done += BATCH;
+                acknowledged.store(done, Ordering::SeqCst);
             }
             _ => break,
         }
     }
-    acknowledged
 }
 
 #[test]
 fn every_acknowledged_sample_survives_sigkill_mid_ingest() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let host = PerfwatchProcess::start(&config);
+    let dir = host_dir();
+    let host = dir.start();
     let addr = host.addr;
     let base = base_ts();
     let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let progress: Arc<[AtomicI64; 2]> = Arc::new([AtomicI64::new(0), AtomicI64::new(0)]);
     let writers: Vec<_> = (0..2)
         .map(|writer| {
-            let (stop, acknowledged) = (stop.clone(), acknowledged.clone());
+            let (stop, progress) = (stop.clone(), progress.clone());
             std::thread::spawn(move || {
-                let n = write_until_stopped(addr, base, writer, stop);
-                acknowledged.lock().unwrap().push((writer, n));
+                write_until_stopped(addr, base, writer, &stop, &progress[writer]);
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(2500));
+    eventually(
+        "BATCHES_BEFORE_KILL acknowledged batches from each writer",
+        || {
+            progress
+                .iter()
+                .all(|n| n.load(Ordering::SeqCst) >= BATCHES_BEFORE_KILL * BATCH)
+                .then_some(())
+        },
+    );
     // Killed while both writers have requests in flight.
     host.kill();
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
     }
-    let acknowledged = acknowledged.lock().unwrap().clone();
+    let acknowledged: Vec<(usize, i64)> = progress
+        .iter()
+        .map(|n| n.load(Ordering::SeqCst))
+        .enumerate()
+        .collect();
     assert!(
         acknowledged.iter().all(|(_, n)| *n >= BATCH),
         "each writer got some batches in before the kill: {acknowledged:?}"
     );
 
-    let host = PerfwatchProcess::start(&config);
+    // The host listens only once its store is open: the first answer after
+    // the restart already holds everything acknowledged before the kill.
+    let host = dir.start();
     for (writer, n) in acknowledged {
-        let path = format!(
-            "/api/v1/query?metric=ingest.load&labels=writer={writer}&start=0&end={}",
-            base * 2
-        );
-        // Seen once in a full-suite run and not reproduced since: an answer
-        // without this writer's series right after the restart. Ask again for
-        // a few seconds, saying what came back, so a transient answer shows
-        // in the log while lost data still fails below.
-        let mut answer = get(host.addr, &path).json();
-        for _ in 0..20 {
-            if answer["series"][0]["points"].is_array() {
-                break;
-            }
-            eprintln!("writer {writer}: no points yet after restart: {answer}");
-            std::thread::sleep(Duration::from_millis(500));
-            answer = get(host.addr, &path).json();
-        }
+        let answer = get(
+            host.addr,
+            &format!(
+                "/api/v1/query?metric=ingest.load&labels=writer={writer}&start=0&end={}",
+                base * 2
+            ),
+        )
+        .json();
         let points = answer["series"][0]["points"]
             .as_array()
             .unwrap_or_else(|| panic!("writer {writer}: no points after restart: {answer}"))
@@ -132,8 +138,8 @@ fn every_acknowledged_sample_survives_sigkill_mid_ingest() {
 
 #[test]
 fn query_range_latest_values_and_series_over_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = PerfwatchProcess::start(&write_config(dir.path()));
+    let dir = host_dir();
+    let host = dir.start();
     let hour = 3_600_000;
     let start = base_ts();
     // Two hours at 10 s: value i for sample i, on two hosts.
@@ -208,15 +214,16 @@ fn query_range_latest_values_and_series_over_http() {
     assert_eq!(latest["series"][0]["value"], 6.0, "{latest}");
     assert_eq!(latest["series"][0]["timestamp"], start + 60_000);
 
-    // The host's own metrics are registered: unit, kind and help come with them.
-    std::thread::sleep(Duration::from_millis(1500));
-    let series = get(host.addr, "/api/v1/series").json();
-    let cpu = series["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["metric"] == "system.cpuUsage")
-        .unwrap_or_else(|| panic!("no cpu series: {series}"));
+    // The host's own metrics are registered with their first tick: unit,
+    // kind and help come with them.
+    let cpu = eventually("the system.cpuUsage series", || {
+        get(host.addr, "/api/v1/series").json()["series"]
+            .as_array()
+            .expect("a list of series")
+            .iter()
+            .find(|s| s["metric"] == "system.cpuUsage")
+            .cloned()
+    });
     assert_eq!(cpu["unit"], "%");
     assert_eq!(cpu["kind"], "gauge");
     assert!(cpu["help"].as_str().unwrap().contains("CPU"), "{cpu}");
@@ -227,19 +234,13 @@ fn query_range_latest_values_and_series_over_http() {
     let cli_config = dir.path().join("cli.toml");
     std::fs::write(&cli_config, format!("port = {}\n", host.addr.port())).unwrap();
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(perfwatch_binary())
-            .arg("query")
-            .args(args)
-            .arg("--config")
-            .arg(&cli_config)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        (
-            out.status.success(),
-            text,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = run_cli(
+            ["query"]
+                .iter()
+                .chain(args)
+                .chain(&["--config", cli_config.to_str().unwrap()]),
+        );
+        (out.success, out.stdout, out.stderr)
     };
     let (start_s, end_s) = (start.to_string(), (start + 2 * hour).to_string());
     let (ok, out, err) = cli(&[

@@ -1,26 +1,23 @@
 //! The foundation end to end: the real binary collects, stores, streams,
 //! ingests, survives SIGKILL and answers queries about the time before it.
 
-use std::path::Path;
 use std::time::Duration;
 
-use perfwatch_tests::{PerfwatchProcess, Stream, get, post_json, repo_root, shipped_plugin};
+use perfwatch_tests::{HostDir, Stream, WAIT, get, post_json, repo_root};
 use serde_json::Value;
 
 const SLACK_SECRET: &str = "https://hooks.slack.com/services/T0/B0/e2e-secret-token";
 
-fn write_config(dir: &Path) -> std::path::PathBuf {
-    let plugins = dir.join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(shipped_plugin("loadavg"), plugins.join("loadavg.wasm")).unwrap();
-    let config = format!(
-        r#"
-port = 0
-update_interval = 250
-data_dir = "{data}"
-plugins_dir = "{plugins}"
-rules_dir = "{rules}"
-
+/// A host as shipped: the repository's rules, the loadavg plugin, and a
+/// Slack channel whose webhook is a secret that must never leak.
+fn host_dir() -> HostDir {
+    HostDir::new()
+        .shipped(&["loadavg"])
+        .rules(&repo_root().join("rules"))
+        .config(
+            250,
+            &format!(
+                r#"
 [[alerting.channels]]
 type = "slack"
 config = {{ webhook_url = "{SLACK_SECRET}" }}
@@ -28,23 +25,15 @@ config = {{ webhook_url = "{SLACK_SECRET}" }}
 [[plugins]]
 name = "loadavg"
 read_paths = ["/proc"]
-"#,
-        data = dir.join("data").display(),
-        plugins = plugins.display(),
-        rules = repo_root().join("rules").display(),
-    );
-    let path = dir.join("perfwatch.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+"#
+            ),
+        )
 }
-
-const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn collects_streams_ingests_and_survives_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let mut host = PerfwatchProcess::start(&config);
+    let dir = host_dir();
+    let mut host = dir.start();
     assert_eq!(get(host.addr, "/healthz").json()["status"], "ok");
 
     let mut stream = Stream::connect(host.addr).await;
@@ -185,7 +174,7 @@ async fn collects_streams_ingests_and_survives_sigkill() {
     );
     host.kill();
 
-    let host = PerfwatchProcess::start(&config);
+    let host = dir.start();
     let after = get(
         host.addr,
         "/api/v1/query?metric=agents.avgResponseTime&start=0",
@@ -218,9 +207,8 @@ async fn collects_streams_ingests_and_survives_sigkill() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_ingest_bodies_get_clear_400s() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let host = PerfwatchProcess::start(&config);
+    let dir = host_dir();
+    let host = dir.start();
     let cases: &[(&str, &str)] = &[
         ("[{", "malformed JSON"),
         (r#"{"metric": "a.b", "value": 1}"#, "must be a JSON array"),
@@ -254,9 +242,8 @@ async fn malformed_ingest_bodies_get_clear_400s() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let host = PerfwatchProcess::start(&config);
+    let dir = host_dir();
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let hot = post_json(
         host.addr,
@@ -271,7 +258,7 @@ async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
     stream.next_of("metrics_update", WAIT).await;
     host.kill();
 
-    let host = PerfwatchProcess::start(&config);
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let initial = stream.next(WAIT).await;
     let firing: Vec<&str> = initial["data"]["alerts"]
@@ -312,7 +299,7 @@ async fn a_firing_alert_survives_sigkill_without_a_second_notification() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = HostDir::new();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     let script = |limit: u32| {
@@ -322,19 +309,9 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
     };
     let rule_file = rules.join("hot.rhai");
     std::fs::write(&rule_file, script(10)).unwrap();
-    let config = dir.path().join("perfwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            // Ticks of 3 s: a script must still reload within a second.
-            "port = 0\nupdate_interval = 3000\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n",
-            dir.path().join("data").display(),
-            dir.path().join("plugins").display(),
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let host = PerfwatchProcess::start(&config);
+    // Ticks of 3 s: a script must still reload within a second.
+    let dir = dir.rules(&rules).config(3000, "");
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     assert_eq!(
         post_json(
@@ -394,9 +371,8 @@ async fn rule_scripts_reload_and_a_broken_edit_keeps_the_last_good_version() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bottleneck_is_detected_once_and_listed() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let host = PerfwatchProcess::start(&config);
+    let dir = host_dir();
+    let host = dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let slow = post_json(
         host.addr,
