@@ -2,13 +2,8 @@
 //! carry a token fails, and the failure is reported everywhere without the
 //! token (issue 13).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use perfwatch_tests::{PerfwatchProcess, Stream, get, shipped_plugin};
+use perfwatch_tests::{HostDir, Stream, WAIT, eventually, get};
 use serde_json::Value;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Stands for a webhook token; it must appear nowhere the host writes.
 const SECRET: &str = "SECRETMARKER123";
@@ -21,30 +16,6 @@ fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn write_config(dir: &Path, plugins: &Path, rest: &str) -> PathBuf {
-    let config = format!(
-        "port = 0\nupdate_interval = 300\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n{rest}",
-        dir.join("data").display(),
-        plugins.display(),
-        dir.join("no-rules").display(),
-    );
-    let path = dir.join("perfwatch.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `WAIT`.
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn plugin_stats(plugins: &Value, name: &str) -> Option<Value> {
@@ -73,18 +44,11 @@ async fn a_token_in_a_url_never_reaches_the_api_or_the_log() {
     let port = closed_port();
     let origin = format!("http://127.0.0.1:{port}");
     let hook = format!("{origin}/hooks/{SECRET}?token={SECRET}");
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    for name in ["http-json", "http-probe"] {
-        std::fs::copy(shipped_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
-    }
     // http-json fails its call quoting the URL it fetched (last_error,
     // plugin_status); http-probe stays healthy but logs the URL of a
     // target that is down (the log).
-    let config = write_config(
-        dir.path(),
-        &plugins,
+    let host_dir = HostDir::new().shipped(&["http-json", "http-probe"]).config(
+        300,
         &format!(
             r#"
 [[plugins]]
@@ -103,7 +67,7 @@ targets = [{{ name = "hook", url = "{hook}" }}]
 "#
         ),
     );
-    let mut host = PerfwatchProcess::start(&config);
+    let mut host = host_dir.start();
     let mut stream = Stream::connect(host.addr).await;
     let mut initial = stream.next_of("initial_data", WAIT).await;
     // `[plugins.config]` is shown as written (the config reference says it
