@@ -206,10 +206,8 @@ impl Silences {
 
     fn save(&self) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&self.list).expect("silences serialise");
-        let partial = self.path.with_extension("json.partial");
-        std::fs::write(&partial, text)
-            .and_then(|()| std::fs::rename(&partial, &self.path))
-            .map_err(|e| format!("cannot save silences to {}: {e}", self.path.display()))
+        crate::dir::replace_file(&self.path, text.as_bytes())
+            .map_err(|e| format!("cannot save silences: {e}: {}", e.source))
     }
 }
 
@@ -318,5 +316,34 @@ mod tests {
                 .silencing(&alert("a"), 10)
                 .is_none()
         );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["silences.json"], "no temporary file left");
+    }
+
+    #[test]
+    fn a_failed_save_is_an_error_and_leaves_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silences.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "old").unwrap();
+        let mut s = Silences::load(dir.path());
+        let new = silence(
+            r#"{"matchers": [{"name": "agent", "value": "a"}], "endsAt": 100, "comment": "c"}"#,
+            0,
+        )
+        .unwrap();
+        let err = s.add(new, 0).unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "cannot save silences: cannot rename a temporary file over {}: ",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
