@@ -171,24 +171,32 @@ impl Silences {
         Self { path, list, next }
     }
 
-    /// Adds a silence; returns it with its id.
+    /// Adds a silence; returns it with its id. When it cannot be saved it
+    /// is not added either: a silence the caller was told failed must not
+    /// silence anything, nor vanish at the next restart if it did.
     pub fn add(&mut self, silence: Silence, now: i64) -> Result<Silence, String> {
         let silence = silence.validate(now, format!("silence-{}", self.next))?;
-        self.next += 1;
         self.list.push(silence.clone());
-        self.save()?;
+        if let Err(e) = self.save() {
+            self.list.pop();
+            return Err(e);
+        }
+        self.next += 1;
         Ok(silence)
     }
 
-    /// Removes a silence; whether it existed.
+    /// Removes a silence; whether it existed. When the removal cannot be
+    /// saved the silence stays, as it would after a restart.
     pub fn remove(&mut self, id: &str) -> Result<bool, String> {
-        let before = self.list.len();
-        self.list.retain(|s| s.id != id);
-        let removed = self.list.len() != before;
-        if removed {
-            self.save()?;
+        let Some(index) = self.list.iter().position(|s| s.id == id) else {
+            return Ok(false);
+        };
+        let removed = self.list.remove(index);
+        if let Err(e) = self.save() {
+            self.list.insert(index, removed);
+            return Err(e);
         }
-        Ok(removed)
+        Ok(true)
     }
 
     /// Every silence, with whether it is in force now.
@@ -268,7 +276,7 @@ mod tests {
         );
         assert!(!s.active(monday + 24 * hour + 7 * hour), "Tuesday 07:00");
         assert!(
-            s.active(monday + 3 * 24 * hour + 2 * hour) == false,
+            !s.active(monday + 3 * 24 * hour + 2 * hour),
             "Thursday 02:00: Wednesday has no window"
         );
         assert!(
@@ -345,5 +353,23 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(
+            s.all(0).is_empty(),
+            "a silence that could not be saved is not in force"
+        );
+    }
+
+    #[test]
+    fn a_removal_that_cannot_be_saved_keeps_the_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Silences::load(dir.path());
+        let added = s
+            .add(silence(r#"{"matchers": [{"name": "agent", "value": "a"}], "endsAt": 100, "comment": "c"}"#, 0).unwrap(), 0)
+            .unwrap();
+        let path = dir.path().join("silences.json");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(s.remove(&added.id).is_err());
+        assert!(s.silencing(&alert("a"), 10).is_some());
     }
 }
