@@ -38,7 +38,7 @@ const ENGINE_OWNERS: &[(&str, &[&str])] = &[
 /// Adding an edge is a design decision: it must keep the graph acyclic,
 /// which [`the_declared_module_graph_has_no_cycle`] checks.
 const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
-    ("alert", &["clock", "config", "model", "window"]),
+    ("alert", &["clock", "config", "dir", "model", "window"]),
     (
         "app",
         &[

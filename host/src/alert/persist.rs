@@ -46,20 +46,18 @@ impl StateFile {
         }
     }
 
-    /// Saves `state` if it differs from what is on disk: write, then
-    /// rename, so a crash leaves the old file or the new one, never half.
+    /// Saves `state` if it differs from what is on disk, replacing the
+    /// file atomically, so a crash leaves the old file or the new one,
+    /// never half. A failed save is logged and tried again on the next call.
     pub fn save(&mut self, state: &EngineState) {
         let text = serde_json::to_string(state).expect("engine state serialises");
         if text == self.last {
             return;
         }
-        let partial = self.path.with_extension("json.partial");
-        let written =
-            std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &self.path));
-        match written {
+        match crate::dir::replace_file(&self.path, text.as_bytes()) {
             Ok(()) => self.last = text,
             Err(e) => {
-                tracing::error!(path = %self.path.display(), "cannot save the alert state: {e}")
+                tracing::error!(path = %self.path.display(), "cannot save the alert state: {e}: {}", e.source)
             }
         }
     }
@@ -71,9 +69,7 @@ mod tests {
     use crate::alert::{AlertEngine, Condition, Timing};
     use crate::model::{SeriesKey, Severity};
 
-    #[test]
-    fn state_round_trips_through_the_file() {
-        let dir = tempfile::tempdir().unwrap();
+    fn firing_engine() -> AlertEngine {
         let mut engine = AlertEngine::new();
         let condition = Condition {
             rule: "threshold:a.b".into(),
@@ -89,10 +85,55 @@ mod tests {
             timing: Timing::default(),
         };
         engine.apply(1, &["threshold:a.b".to_owned()].into(), vec![condition]);
+        engine
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn state_round_trips_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = firing_engine();
         StateFile::new(dir.path()).save(&engine.state());
         let loaded = StateFile::new(dir.path()).load();
         assert_eq!(loaded, engine.state());
         assert_eq!(AlertEngine::restore(loaded).firing().len(), 1);
+    }
+
+    #[test]
+    fn a_save_leaves_no_temporary_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = StateFile::new(dir.path());
+        file.save(&EngineState::default());
+        file.save(&firing_engine().state());
+        assert_eq!(entries(dir.path()), [STATE_FILE]);
+        assert_eq!(StateFile::new(dir.path()).load(), firing_engine().state());
+    }
+
+    #[test]
+    fn a_failed_save_leaves_what_was_there_and_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "old").unwrap();
+        let mut file = StateFile::new(dir.path());
+        let state = firing_engine().state();
+        file.save(&state);
+        assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
+        assert_eq!(entries(dir.path()), [STATE_FILE], "no temporary file left");
+
+        // Once the obstacle is gone, the same state is written: the failed
+        // save did not count as saved.
+        std::fs::remove_dir_all(&path).unwrap();
+        file.save(&state);
+        assert_eq!(StateFile::new(dir.path()).load(), state);
     }
 
     #[test]

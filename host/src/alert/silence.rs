@@ -171,24 +171,32 @@ impl Silences {
         Self { path, list, next }
     }
 
-    /// Adds a silence; returns it with its id.
+    /// Adds a silence; returns it with its id. When it cannot be saved it
+    /// is not added either: a silence the caller was told failed must not
+    /// silence anything, nor vanish at the next restart if it did.
     pub fn add(&mut self, silence: Silence, now: i64) -> Result<Silence, String> {
         let silence = silence.validate(now, format!("silence-{}", self.next))?;
-        self.next += 1;
         self.list.push(silence.clone());
-        self.save()?;
+        if let Err(e) = self.save() {
+            self.list.pop();
+            return Err(e);
+        }
+        self.next += 1;
         Ok(silence)
     }
 
-    /// Removes a silence; whether it existed.
+    /// Removes a silence; whether it existed. When the removal cannot be
+    /// saved the silence stays, as it would after a restart.
     pub fn remove(&mut self, id: &str) -> Result<bool, String> {
-        let before = self.list.len();
-        self.list.retain(|s| s.id != id);
-        let removed = self.list.len() != before;
-        if removed {
-            self.save()?;
+        let Some(index) = self.list.iter().position(|s| s.id == id) else {
+            return Ok(false);
+        };
+        let removed = self.list.remove(index);
+        if let Err(e) = self.save() {
+            self.list.insert(index, removed);
+            return Err(e);
         }
-        Ok(removed)
+        Ok(true)
     }
 
     /// Every silence, with whether it is in force now.
@@ -206,10 +214,8 @@ impl Silences {
 
     fn save(&self) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&self.list).expect("silences serialise");
-        let partial = self.path.with_extension("json.partial");
-        std::fs::write(&partial, text)
-            .and_then(|()| std::fs::rename(&partial, &self.path))
-            .map_err(|e| format!("cannot save silences to {}: {e}", self.path.display()))
+        crate::dir::replace_file(&self.path, text.as_bytes())
+            .map_err(|e| format!("cannot save silences: {e}: {}", e.source))
     }
 }
 
@@ -270,7 +276,7 @@ mod tests {
         );
         assert!(!s.active(monday + 24 * hour + 7 * hour), "Tuesday 07:00");
         assert!(
-            s.active(monday + 3 * 24 * hour + 2 * hour) == false,
+            !s.active(monday + 3 * 24 * hour + 2 * hour),
             "Thursday 02:00: Wednesday has no window"
         );
         assert!(
@@ -318,5 +324,52 @@ mod tests {
                 .silencing(&alert("a"), 10)
                 .is_none()
         );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["silences.json"], "no temporary file left");
+    }
+
+    #[test]
+    fn a_failed_save_is_an_error_and_leaves_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silences.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "old").unwrap();
+        let mut s = Silences::load(dir.path());
+        let new = silence(
+            r#"{"matchers": [{"name": "agent", "value": "a"}], "endsAt": 100, "comment": "c"}"#,
+            0,
+        )
+        .unwrap();
+        let err = s.add(new, 0).unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "cannot save silences: cannot rename a temporary file over {}: ",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(
+            s.all(0).is_empty(),
+            "a silence that could not be saved is not in force"
+        );
+    }
+
+    #[test]
+    fn a_removal_that_cannot_be_saved_keeps_the_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Silences::load(dir.path());
+        let added = s
+            .add(silence(r#"{"matchers": [{"name": "agent", "value": "a"}], "endsAt": 100, "comment": "c"}"#, 0).unwrap(), 0)
+            .unwrap();
+        let path = dir.path().join("silences.json");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(s.remove(&added.id).is_err());
+        assert!(s.silencing(&alert("a"), 10).is_some());
     }
 }

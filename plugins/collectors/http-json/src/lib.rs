@@ -12,9 +12,9 @@
 //! headers = { accept = "application/json" }
 //! timeout_ms = 800
 //! metrics = [
-//!   { path = "agents.total", metric = "agents.totalAgents", unit = "agents" },
-//!   { path = "agents.list[*].responseMs", metric = "agents.avgResponseTime", unit = "ms", labels = { agent = "name" } },
-//!   { path = "queries.served", metric = "queries.served", kind = "counter" },
+//!   { path = "$.agents.total", metric = "agents.totalAgents", unit = "agents" },
+//!   { path = "$.agents.list[*].responseMs", metric = "agents.avgResponseTime", unit = "ms", labels = { agent = "$.name" } },
+//!   { path = "$.queries['served.total']", metric = "queries.served", kind = "counter" },
 //! ]
 //! ```
 //!
@@ -23,13 +23,21 @@
 //!   anywhere, so a token here is visible to whoever reads the config.
 //! - `timeout_ms`: request timeout; by default whatever is left of the
 //!   call's deadline (`limits.call_timeout_ms`, 1000 ms unless raised).
-//! - `metrics`: what to report. `path` is dot-separated object keys, each
-//!   optionally followed by `[n]` (one array element) or `[*]` (every
-//!   element; at most one per path). `metric` is the perfwatch metric name,
-//!   `unit` its unit (default none), `kind` `gauge` (default) or `counter`.
-//!   `labels` maps label names to fields of each `[*]` element (themselves
-//!   paths, relative to the element), so it requires a `[*]` and a `[*]`
-//!   requires it: elements without labels would be indistinguishable series.
+//! - `metrics`: what to report. `path` is an RFC 9535 JSONPath query:
+//!   `$.a.b` for object keys, `$['a.b']` for a key containing `.`, `[` or
+//!   anything else `.name` cannot spell, `[n]` for one array element, and
+//!   at most one segment that selects several values (`[*]`, `.*`, `..`,
+//!   a filter such as `[?@.up]` or a slice such as `[0:3]`). A path that
+//!   does not start with `$` is the older dotted form (`agents.list[*].ms`,
+//!   `[0].up`), read as it always was: keys separated by `.`, each
+//!   optionally followed by `[n]` or `[*]`, so its keys cannot contain `.`,
+//!   `[` or `]` (but `responses.2xx` works). `metric` is the perfwatch
+//!   metric name, `unit` its unit (default none), `kind` `gauge` (default)
+//!   or `counter`. `labels` maps label names to fields of each element the
+//!   wildcard selects (themselves paths, relative to the element, each
+//!   selecting one value), so it requires a wildcard and a wildcard
+//!   requires it: elements without labels would be indistinguishable
+//!   series. An invalid path fails the config with the key and the path.
 //!
 //! Numbers become values as they are, booleans 1 and 0. A path that
 //! matches nothing (or `null`) is skipped and logged at DEBUG: optional
@@ -70,7 +78,8 @@ struct RawOptions {
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(crate = "perfwatch_sdk::serde", deny_unknown_fields)]
 struct RawMapping {
-    /// Where the value is, for example `agents.list[*].responseMs`.
+    /// Where the value is: JSONPath such as `$.agents.list[*].responseMs`,
+    /// or the dotted form `agents.list[*].responseMs`.
     path: String,
     /// Metric name to report it as.
     metric: String,
@@ -80,7 +89,7 @@ struct RawMapping {
     /// Gauge or counter.
     #[serde(default)]
     kind: Kind,
-    /// Label name to a field of each `[*]` element.
+    /// Label name to a path within each element the wildcard selects.
     #[serde(default)]
     labels: BTreeMap<String, String>,
 }
@@ -138,7 +147,8 @@ impl RawOptions {
             let at = |key: &str, problem: String| {
                 format!("invalid plugin config key `metrics[{index}].{key}`: {problem}")
             };
-            let path = JsonPath::parse(&raw.path).map_err(|problem| at("path", problem))?;
+            let path =
+                JsonPath::parse(&raw.path).map_err(|problem| at("path", problem.to_string()))?;
             perfwatch_sdk::check_metric_name(&raw.metric)
                 .map_err(|problem| at("metric", problem))?;
             match (path.wildcards(), raw.labels.is_empty()) {
@@ -147,7 +157,7 @@ impl RawOptions {
                     return Err(at(
                         "labels",
                         format!(
-                            "labels name fields of each `[*]` element, but path `{}` has no `[*]`",
+                            "labels name fields of each element a wildcard such as `[*]` selects, but path `{}` has none",
                             raw.path
                         ),
                     ));
@@ -156,7 +166,7 @@ impl RawOptions {
                     return Err(at(
                         "labels",
                         format!(
-                            "path `{}` matches every array element, so it needs labels (for example `labels = {{ name = \"name\" }}`) to tell their series apart",
+                            "path `{}` selects several values, so it needs labels (for example `labels = {{ name = \"$.name\" }}`) to tell their series apart",
                             raw.path
                         ),
                     ));
@@ -164,7 +174,10 @@ impl RawOptions {
                 _ => {
                     return Err(at(
                         "path",
-                        format!("path `{}` has more than one `[*]`", raw.path),
+                        format!(
+                            "path `{}` has more than one wildcard (`[*]`, `.*`, `..`, a filter or a slice); labels tell apart the elements of one",
+                            raw.path
+                        ),
                     ));
                 }
             }
@@ -173,11 +186,13 @@ impl RawOptions {
                 perfwatch_sdk::check_label_name(&name)
                     .map_err(|problem| at(&format!("labels.{name}"), problem))?;
                 let field_path = JsonPath::parse(&field)
-                    .map_err(|problem| at(&format!("labels.{name}"), problem))?;
+                    .map_err(|problem| at(&format!("labels.{name}"), problem.to_string()))?;
                 if field_path.wildcards() > 0 {
                     return Err(at(
                         &format!("labels.{name}"),
-                        format!("label field `{field}` cannot contain `[*]`"),
+                        format!(
+                            "label field `{field}` must select one value, so it cannot contain a wildcard"
+                        ),
                     ));
                 }
                 labels.push((name, field_path));
@@ -462,8 +477,8 @@ mod tests {
     fn the_documented_example() {
         check(
             r#"[
-                {"path": "agents.total", "metric": "agents.totalAgents", "unit": "agents"},
-                {"path": "agents.list[*].responseMs", "metric": "agents.avgResponseTime", "unit": "ms", "labels": {"agent": "name"}}
+                {"path": "$.agents.total", "metric": "agents.totalAgents", "unit": "agents"},
+                {"path": "$.agents.list[*].responseMs", "metric": "agents.avgResponseTime", "unit": "ms", "labels": {"agent": "$.name"}}
             ]"#,
             &[
                 r#"agents.totalAgents{} 3 "agents" Gauge"#,
@@ -499,6 +514,40 @@ mod tests {
     }
 
     #[test]
+    fn json_path_reaches_keys_containing_dots_and_brackets() {
+        let options = options(
+            r#"[
+                {"path": "$['cache.hits']", "metric": "cache.hits", "kind": "counter"},
+                {"path": "$['queue[0]'].depth", "metric": "queue.depth"},
+                {"path": "$.pools[?@.enabled == true]['conn.active']", "metric": "pool.active", "labels": {"pool": "$['pool.name']"}},
+                {"path": "cache.hits", "metric": "cache.nestedHits"}
+            ]"#,
+        )
+        .unwrap();
+        let body = r#"{
+            "cache.hits": 17,
+            "cache": {"hits": 2},
+            "queue[0]": {"depth": 4},
+            "queue": [{"depth": 99}],
+            "pools": [
+                {"pool.name": "main", "enabled": true, "conn.active": 5},
+                {"pool.name": "spare", "enabled": false, "conn.active": 0}
+            ]
+        }"#;
+        let (samples, problems) = interpret(&options, &response(200, body)).unwrap();
+        assert_eq!(
+            lines(&samples),
+            [
+                r#"cache.hits{} 17 "" Counter"#,
+                r#"queue.depth{} 4 "" Gauge"#,
+                r#"pool.active{pool="main"} 5 "" Gauge"#,
+                r#"cache.nestedHits{} 2 "" Gauge"#,
+            ]
+        );
+        assert_eq!(problems, []);
+    }
+
+    #[test]
     fn absent_and_non_numeric_values_are_problems_not_errors() {
         check(
             r#"[
@@ -513,9 +562,9 @@ mod tests {
             &[
                 "path `agents.idle` matched nothing this time",
                 "path `queries.slow` matched nothing this time",
-                "path `version` points at a string at `version`, not a number or boolean; skipped",
-                "path `agents.list` points at an array at `agents.list`, not a number or boolean; skipped",
-                "path `build` points at an object at `build`, not a number or boolean; skipped",
+                "path `version` points at a string at `$['version']`, not a number or boolean; skipped",
+                "path `agents.list` points at an array at `$['agents']['list']`, not a number or boolean; skipped",
+                "path `build` points at an object at `$['build']`, not a number or boolean; skipped",
             ],
         );
     }
@@ -526,9 +575,9 @@ mod tests {
             r#"[{"path": "agents.list[*].tasks.done", "metric": "agents.tasksDone", "labels": {"agent": "name", "team": "team"}}]"#,
             &[],
             &[
-                "path `agents.list[*].tasks.done`: the element of `agents.list[0].tasks.done` has no usable value for label `team`; skipped",
-                "path `agents.list[*].tasks.done`: the element of `agents.list[1].tasks.done` has no usable value for label `team`; skipped",
-                "path `agents.list[*].tasks.done`: the element of `agents.list[2].tasks.done` has no usable value for label `team`; skipped",
+                "path `agents.list[*].tasks.done`: the element of `$['agents']['list'][0]['tasks']['done']` has no usable value for label `team`; skipped",
+                "path `agents.list[*].tasks.done`: the element of `$['agents']['list'][1]['tasks']['done']` has no usable value for label `team`; skipped",
+                "path `agents.list[*].tasks.done`: the element of `$['agents']['list'][2]['tasks']['done']` has no usable value for label `team`; skipped",
             ],
         );
     }
@@ -604,15 +653,15 @@ mod tests {
             ),
             (
                 r#"[{"path": "a", "metric": "a.b", "labels": {"x": "y"}}]"#,
-                "invalid plugin config key `metrics[0].labels`: labels name fields of each `[*]` element, but path `a` has no `[*]`",
+                "invalid plugin config key `metrics[0].labels`: labels name fields of each element a wildcard such as `[*]` selects, but path `a` has none",
             ),
             (
                 r#"[{"path": "a[*].v", "metric": "a.b"}]"#,
-                "invalid plugin config key `metrics[0].labels`: path `a[*].v` matches every array element, so it needs labels (for example `labels = { name = \"name\" }`) to tell their series apart",
+                "invalid plugin config key `metrics[0].labels`: path `a[*].v` selects several values, so it needs labels (for example `labels = { name = \"$.name\" }`) to tell their series apart",
             ),
             (
                 r#"[{"path": "a[*].b[*]", "metric": "a.b", "labels": {"x": "y"}}]"#,
-                "invalid plugin config key `metrics[0].path`: path `a[*].b[*]` has more than one `[*]`",
+                "invalid plugin config key `metrics[0].path`: path `a[*].b[*]` has more than one wildcard (`[*]`, `.*`, `..`, a filter or a slice); labels tell apart the elements of one",
             ),
             (
                 r#"[{"path": "a[*]", "metric": "a.b", "labels": {"agent-name": "name"}}]"#,
@@ -620,7 +669,15 @@ mod tests {
             ),
             (
                 r#"[{"path": "a[*]", "metric": "a.b", "labels": {"x": "tags[*]"}}]"#,
-                "invalid plugin config key `metrics[0].labels.x`: label field `tags[*]` cannot contain `[*]`",
+                "invalid plugin config key `metrics[0].labels.x`: label field `tags[*]` must select one value, so it cannot contain a wildcard",
+            ),
+            (
+                r#"[{"path": "$.a[", "metric": "a.b"}]"#,
+                "invalid plugin config key `metrics[0].path`: path `$.a[` is not valid JSONPath: at position 3, parser error (for example `$.agents.list[*].responseMs`, or `$['key.with.dots']` for a key containing `.` or `[`)",
+            ),
+            (
+                r#"[{"path": "$.a[*]", "metric": "a.b", "labels": {"x": "$.name.."}}]"#,
+                "invalid plugin config key `metrics[0].labels.x`: path `$.name..` is not valid JSONPath: at position 8, must start with lowercase alpha or '_' (for example `$.agents.list[*].responseMs`, or `$['key.with.dots']` for a key containing `.` or `[`)",
             ),
             (
                 r#"[{"path": "a", "metric": "a.b", "kind": "histogram"}]"#,
