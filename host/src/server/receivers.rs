@@ -73,7 +73,7 @@ async fn store_otlp(
     };
     let now_ms = crate::clock::now_ms();
     let batch = parse_otlp_metrics(&body, encoding, now_ms).map_err(|e| match e {
-        OtlpError::TooMany => ApiError::TooLarge(e.to_string()),
+        OtlpError::TooMany | OtlpError::TooManyEntries => ApiError::TooLarge(e.to_string()),
         other => ApiError::BadRequest(other.to_string()),
     })?;
     let OtlpBatch {
@@ -169,7 +169,9 @@ pub async fn remote_write(
     let body = body_or_error(body)?;
     let batch =
         parse_remote_write(&body, MAX_BODY_BYTES, crate::clock::now_ms()).map_err(|e| match e {
-            RemoteWriteError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
+            RemoteWriteError::TooMany { .. } | RemoteWriteError::TooManyEntries => {
+                ApiError::TooLarge(e.to_string())
+            }
             RemoteWriteError::Decompress(d) => decompress_error(d),
             other => ApiError::BadRequest(other.to_string()),
         })?;
