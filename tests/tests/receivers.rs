@@ -619,3 +619,54 @@ fn remote_write_skips_nans_and_names_what_it_refuses() {
     assert_eq!(answer.status, 415, "{}", answer.body);
     assert!(answer.body.contains("remote write 1.0"), "{}", answer.body);
 }
+
+/// A body that fits every byte limit but is made of empty messages (`0a 00`:
+/// field 1, length 0), each of which would become a struct of its own:
+/// empty `ResourceMetrics` in 16 KB of gzip, empty `TimeSeries` in under a
+/// megabyte of snappy. Both are refused with 413 before decoding, and the
+/// host keeps serving.
+#[test]
+fn gzip_and_snappy_bombs_of_empty_messages_are_refused_before_decoding() {
+    let (_dir, host) = start();
+    let empty_messages = [0x0a, 0x00].repeat(8 << 20);
+
+    let answer = post_bytes(
+        host.addr,
+        "/v1/metrics",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "gzip"),
+        ],
+        &gzip(&empty_messages),
+    );
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let status = Status::decode(answer.bytes.as_slice()).expect("a protobuf Status");
+    assert!(
+        status
+            .message
+            .starts_with("the body holds more than 1000000 list entries"),
+        "{status:?}"
+    );
+
+    let bomb = snap::raw::Encoder::new()
+        .compress_vec(&empty_messages)
+        .unwrap();
+    let answer = post_bytes(host.addr, "/api/v1/write", REMOTE_WRITE_HEADERS, &bomb);
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert!(
+        answer.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1000000 list entries (series, labels, samples)"),
+        "{}",
+        answer.body
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let body = remote_write_body(&[(&[("__name__", "after_bombs")], &[1.0])], now);
+    let answer = post_bytes(host.addr, "/api/v1/write", REMOTE_WRITE_HEADERS, &body);
+    assert_eq!(answer.status, 204, "{}", answer.body);
+}

@@ -6,6 +6,7 @@
 mod checks;
 mod compression;
 mod delta;
+mod entries;
 mod json;
 mod otlp;
 mod remote_write;

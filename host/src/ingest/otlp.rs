@@ -39,6 +39,7 @@ use serde_json::json;
 
 use super::checks;
 use super::delta::DeltaPoint;
+use super::entries::{self, EntryError, Field, MAX_DECODED_ENTRIES, Shape};
 use super::json::MAX_BATCH_SAMPLES;
 use crate::model::{Labels, MetricKind, Sample, known_unit};
 
@@ -91,6 +92,10 @@ pub enum OtlpError {
         "the request holds more than {MAX_BATCH_SAMPLES} samples (histogram buckets count one each); split the batch"
     )]
     TooMany,
+    #[error(
+        "the body holds more than {MAX_DECODED_ENTRIES} list entries (resources, scopes, metrics, points, attributes, buckets) and is not decoded; split the batch"
+    )]
+    TooManyEntries,
 }
 
 /// A decoded request: samples to store as they are, delta points to
@@ -141,10 +146,22 @@ pub fn parse_otlp_metrics(
     encoding: OtlpEncoding,
     now_ms: i64,
 ) -> Result<OtlpBatch, OtlpError> {
+    // Counted first: the decoded structs are many times the body's size
+    // when it is made of small messages (see `MAX_DECODED_ENTRIES`).
     let request = match encoding {
-        OtlpEncoding::Protobuf => ExportMetricsServiceRequest::decode(body)
-            .map_err(|e| OtlpError::Protobuf(e.to_string()))?,
+        OtlpEncoding::Protobuf => {
+            entries::count_protobuf(body, &EXPORT_REQUEST).map_err(|e| match e {
+                EntryError::TooMany => OtlpError::TooManyEntries,
+                EntryError::Malformed(why) => OtlpError::Protobuf(why.to_owned()),
+            })?;
+            ExportMetricsServiceRequest::decode(body)
+                .map_err(|e| OtlpError::Protobuf(e.to_string()))?
+        }
         OtlpEncoding::Json => {
+            entries::count_json(body).map_err(|e| match e {
+                EntryError::TooMany => OtlpError::TooManyEntries,
+                EntryError::Malformed(why) => OtlpError::Json(why.to_owned()),
+            })?;
             serde_json::from_slice(body).map_err(|e| OtlpError::Json(e.to_string()))?
         }
     };
@@ -173,6 +190,65 @@ pub fn parse_otlp_metrics(
     }
     Ok(batch)
 }
+
+// The lists of `ExportMetricsServiceRequest` as `opentelemetry-proto`
+// decodes them (field numbers from its generated structs), for counting
+// entries before decoding. A test checks the count against the JSON scan,
+// which needs no schema.
+static EXPORT_REQUEST: Shape = Shape(&[(1, Field::Messages(&RESOURCE_METRICS))]);
+static RESOURCE_METRICS: Shape = Shape(&[
+    (1, Field::Message(&RESOURCE)),
+    (2, Field::Messages(&SCOPE_METRICS)),
+]);
+static RESOURCE: Shape = Shape(&[
+    (1, Field::Messages(&KEY_VALUE)),
+    (3, Field::Messages(&ENTITY_REF)),
+]);
+static ENTITY_REF: Shape = Shape(&[(3, Field::Strings), (4, Field::Strings)]);
+static SCOPE_METRICS: Shape = Shape(&[(1, Field::Message(&SCOPE)), (2, Field::Messages(&METRIC))]);
+static SCOPE: Shape = Shape(&[(3, Field::Messages(&KEY_VALUE))]);
+static METRIC: Shape = Shape(&[
+    (5, Field::Message(&NUMBER_POINTS)),
+    (7, Field::Message(&NUMBER_POINTS)),
+    (9, Field::Message(&HISTOGRAM)),
+    (10, Field::Message(&EXPONENTIAL_HISTOGRAM)),
+    (11, Field::Message(&SUMMARY)),
+    (12, Field::Messages(&KEY_VALUE)),
+]);
+/// Gauge and Sum.
+static NUMBER_POINTS: Shape = Shape(&[(1, Field::Messages(&NUMBER_POINT))]);
+static NUMBER_POINT: Shape = Shape(&[
+    (5, Field::Messages(&EXEMPLAR)),
+    (7, Field::Messages(&KEY_VALUE)),
+]);
+static HISTOGRAM: Shape = Shape(&[(1, Field::Messages(&HISTOGRAM_POINT))]);
+static HISTOGRAM_POINT: Shape = Shape(&[
+    (6, Field::Fixed64s),
+    (7, Field::Fixed64s),
+    (8, Field::Messages(&EXEMPLAR)),
+    (9, Field::Messages(&KEY_VALUE)),
+]);
+static EXPONENTIAL_HISTOGRAM: Shape = Shape(&[(1, Field::Messages(&EXPONENTIAL_HISTOGRAM_POINT))]);
+static EXPONENTIAL_HISTOGRAM_POINT: Shape = Shape(&[
+    (1, Field::Messages(&KEY_VALUE)),
+    (8, Field::Message(&BUCKETS)),
+    (9, Field::Message(&BUCKETS)),
+    (11, Field::Messages(&EXEMPLAR)),
+]);
+static BUCKETS: Shape = Shape(&[(2, Field::Varints)]);
+static SUMMARY: Shape = Shape(&[(1, Field::Messages(&SUMMARY_POINT))]);
+static SUMMARY_POINT: Shape = Shape(&[
+    (6, Field::Messages(&Shape::LEAF)),
+    (7, Field::Messages(&KEY_VALUE)),
+]);
+static EXEMPLAR: Shape = Shape(&[(7, Field::Messages(&KEY_VALUE))]);
+static KEY_VALUE: Shape = Shape(&[(2, Field::Message(&ANY_VALUE))]);
+static ANY_VALUE: Shape = Shape(&[
+    (5, Field::Message(&ARRAY_VALUE)),
+    (6, Field::Message(&KEY_VALUE_LIST)),
+]);
+static ARRAY_VALUE: Shape = Shape(&[(1, Field::Messages(&ANY_VALUE))]);
+static KEY_VALUE_LIST: Shape = Shape(&[(1, Field::Messages(&KEY_VALUE))]);
 
 /// The answer to a stored request: empty, or a `partial_success` with the
 /// refused point count and the first reason.
@@ -641,6 +717,11 @@ mod tests {
             from_json,
             "protobuf and JSON agree"
         );
+        assert_eq!(
+            entries::count_protobuf(&request.encode_to_vec(), &EXPORT_REQUEST),
+            entries::count_json(json.as_bytes()),
+            "protobuf and JSON count the same entries"
+        );
         from_json
     }
 
@@ -850,6 +931,74 @@ mod tests {
         let err =
             parse_otlp_metrics(body(&points).as_bytes(), OtlpEncoding::Json, NOW).unwrap_err();
         assert_eq!(err, OtlpError::TooMany);
+    }
+
+    #[test]
+    fn entries_are_counted_alike_in_every_list_of_both_encodings() {
+        // Every repeated field of the request, so that a wrong field number
+        // in the shapes shows as a difference from the schema-free JSON scan.
+        let json = r#"{"resourceMetrics": [{
+            "resource": {"attributes": [{"key": "a", "value": {"arrayValue": {"values": [
+                    {"intValue": "1"}, {"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": true}}]}}]}}}],
+                "entityRefs": [{"schemaUrl": "", "type": "service", "idKeys": ["a", "b"], "descriptionKeys": ["c"]}]},
+            "scopeMetrics": [{"scope": {"name": "s", "attributes": [{"key": "b", "value": {"stringValue": "x"}}]},
+                "metrics": [
+                {"name": "g", "metadata": [{"key": "m", "value": {"stringValue": "y"}}],
+                 "gauge": {"dataPoints": [{"asDouble": 1, "attributes": [{"key": "p", "value": {"stringValue": "q"}}],
+                     "exemplars": [{"asDouble": 2, "filteredAttributes": [{"key": "f", "value": {"stringValue": "z"}}]}]}]}},
+                {"name": "s", "sum": {"aggregationTemporality": 2, "dataPoints": [{"asInt": "1"}, {"asInt": "2"}]}},
+                {"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": [{"count": "3",
+                     "explicitBounds": [1, 2], "bucketCounts": ["1", "1", "1"],
+                     "attributes": [{"key": "p", "value": {"stringValue": "q"}}], "exemplars": [{"asInt": "1"}]}]}},
+                {"name": "e", "exponentialHistogram": {"aggregationTemporality": 2, "dataPoints": [{"count": "1",
+                     "positive": {"offset": 1, "bucketCounts": ["1", "300", "0"]}, "negative": {"bucketCounts": ["2"]},
+                     "attributes": [{"key": "p", "value": {"stringValue": "q"}}], "exemplars": [{"asDouble": 1}]}]}},
+                {"name": "q", "summary": {"dataPoints": [{"count": "1", "sum": 1,
+                     "quantileValues": [{"quantile": 0.5, "value": 1}, {"quantile": 1, "value": 2}],
+                     "attributes": [{"key": "p", "value": {"stringValue": "q"}}]}]}}]}]
+        }, {}]}"#;
+        let request: ExportMetricsServiceRequest = serde_json::from_str(json).unwrap();
+        let protobuf = request.encode_to_vec();
+        assert_eq!(
+            entries::count_protobuf(&protobuf, &EXPORT_REQUEST),
+            entries::count_json(json.as_bytes())
+        );
+        assert_eq!(entries::count_json(json.as_bytes()), Ok(43));
+    }
+
+    /// Empty `ResourceMetrics` (`0a 00`, field 1 of length 0) filling the
+    /// body limit: 16 KB of gzip that prost would turn into eight million
+    /// structs, over a gigabyte.
+    #[test]
+    fn otlp_gzip_bomb_of_empty_resource_metrics_is_refused_before_decoding() {
+        use std::io::Write;
+
+        let body_limit = 16 << 20;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder
+            .write_all(&[0x0a, 0x00].repeat(body_limit / 2))
+            .unwrap();
+        let bomb = encoder.finish().unwrap();
+        assert!(bomb.len() < 32 << 10, "{} bytes of gzip", bomb.len());
+
+        let body = super::super::gunzip(&bomb, body_limit).unwrap();
+        let err = parse_otlp_metrics(&body, OtlpEncoding::Protobuf, NOW).unwrap_err();
+        assert_eq!(err, OtlpError::TooManyEntries);
+        assert_eq!(
+            err.to_string(),
+            "the body holds more than 1000000 list entries (resources, scopes, metrics, points, attributes, buckets) and is not decoded; split the batch"
+        );
+    }
+
+    /// The same in OTLP/JSON: `{},` is three bytes per `ResourceMetrics`.
+    #[test]
+    fn otlp_json_bomb_of_empty_resource_metrics_is_refused_before_decoding() {
+        let body = format!(
+            r#"{{"resourceMetrics": [{}{{}}]}}"#,
+            "{},".repeat(MAX_DECODED_ENTRIES)
+        );
+        let err = parse_otlp_metrics(body.as_bytes(), OtlpEncoding::Json, NOW).unwrap_err();
+        assert_eq!(err, OtlpError::TooManyEntries);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use prost::Message;
 
 use super::checks;
 use super::compression::{DecompressError, unsnappy};
+use super::entries::{self, EntryError, Field, MAX_DECODED_ENTRIES, Shape};
 use super::json::MAX_BATCH_SAMPLES;
 use crate::model::{Labels, MetricKind, Sample, known_unit};
 
@@ -37,6 +38,14 @@ pub struct WriteRequest {
     #[prost(message, repeated, tag = "1")]
     pub timeseries: Vec<TimeSeries>,
 }
+
+// The lists of the structs above, for counting entries before decoding.
+static WRITE_REQUEST: Shape = Shape(&[(1, Field::Messages(&TIME_SERIES))]);
+static TIME_SERIES: Shape = Shape(&[
+    (1, Field::Messages(&Shape::LEAF)),
+    (2, Field::Messages(&Shape::LEAF)),
+    (4, Field::Strings),
+]);
 
 /// `message TimeSeries` (types.proto). Field 3, `repeated Exemplar
 /// exemplars`, is skipped when decoding.
@@ -81,6 +90,10 @@ pub enum RemoteWriteError {
         "the request holds {count} samples; at most {MAX_BATCH_SAMPLES} are accepted per request (lower queue_config.max_samples_per_send)"
     )]
     TooMany { count: usize },
+    #[error(
+        "the body holds more than {MAX_DECODED_ENTRIES} list entries (series, labels, samples) and is not decoded; lower queue_config.max_samples_per_send"
+    )]
+    TooManyEntries,
 }
 
 /// A decoded request.
@@ -113,6 +126,12 @@ pub fn parse_remote_write(
     now_ms: i64,
 ) -> Result<RemoteWriteBatch, RemoteWriteError> {
     let decoded = unsnappy(body, max_decoded)?;
+    // Counted first: the decoded structs are many times the body's size
+    // when it is made of small messages (see `MAX_DECODED_ENTRIES`).
+    entries::count_protobuf(&decoded, &WRITE_REQUEST).map_err(|e| match e {
+        EntryError::TooMany => RemoteWriteError::TooManyEntries,
+        EntryError::Malformed(why) => RemoteWriteError::Protobuf(why.to_owned()),
+    })?;
     let request = WriteRequest::decode(decoded.as_slice())
         .map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
     let count: usize = request
@@ -377,5 +396,55 @@ mod tests {
             parse_remote_write(&many, 16 << 20, NOW),
             Err(RemoteWriteError::TooMany { .. })
         ));
+    }
+
+    #[test]
+    fn every_list_of_a_series_is_counted() {
+        let mut s = series(&[("__name__", "a"), ("job", "b")], &[1.0, 2.0, 3.0]);
+        s.histograms = vec![vec![1], vec![]];
+        let request = WriteRequest {
+            timeseries: vec![s, series(&[], &[])],
+        };
+        assert_eq!(
+            entries::count_protobuf(&request.encode_to_vec(), &WRITE_REQUEST),
+            Ok(9)
+        );
+    }
+
+    /// Empty `TimeSeries` (`0a 00`) filling the body limit: under a
+    /// megabyte of snappy that prost would turn into eight million structs.
+    #[test]
+    fn remote_write_snappy_bomb_of_empty_time_series_is_refused_before_decoding() {
+        let body_limit = 16 << 20;
+        let bomb = snap::raw::Encoder::new()
+            .compress_vec(&[0x0a, 0x00].repeat(body_limit / 2))
+            .unwrap();
+        assert!(bomb.len() < 1 << 20, "{} bytes of snappy", bomb.len());
+        let err = parse_remote_write(&bomb, body_limit, NOW).unwrap_err();
+        assert_eq!(err, RemoteWriteError::TooManyEntries);
+        assert_eq!(
+            err.to_string(),
+            "the body holds more than 1000000 list entries (series, labels, samples) and is not decoded; lower queue_config.max_samples_per_send"
+        );
+    }
+
+    /// One series with a million empty labels: the series count is small,
+    /// the labels are not.
+    #[test]
+    fn remote_write_bomb_of_empty_labels_is_refused_before_decoding() {
+        let labels = [0x0a, 0x00].repeat(MAX_DECODED_ENTRIES);
+        let mut body = vec![0x0a];
+        let mut len = labels.len();
+        while len >= 0x80 {
+            body.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        body.push(len as u8);
+        body.extend(labels);
+        let bomb = snap::raw::Encoder::new().compress_vec(&body).unwrap();
+        assert_eq!(
+            parse_remote_write(&bomb, 16 << 20, NOW).unwrap_err(),
+            RemoteWriteError::TooManyEntries
+        );
     }
 }

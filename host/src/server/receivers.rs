@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::MAX_BODY_BYTES;
 use super::error::ApiError;
@@ -20,6 +21,30 @@ use crate::ingest::{
     RemoteWriteError, encode_response, encode_status, gunzip, parse_otlp_metrics,
     parse_remote_write,
 };
+
+/// Most request bodies decompressed and decoded at once, across both
+/// receivers.
+///
+/// Why: one decode holds the decompressed body (up to [`MAX_BODY_BYTES`])
+/// and the decoded structs (at most `MAX_DECODED_ENTRIES` of them, see
+/// `ingest/entries.rs`: a couple of hundred megabytes at worst) at once. That limit bounds
+/// one request; this bounds how many are in memory together, so a burst
+/// of large pushes queues instead of exhausting memory, and the decodes'
+/// CPU time cannot take every async worker. Two rather than one so that a
+/// small push is not always queued behind a large one. Waiting requests
+/// hold only their compressed body, which the body limit bounds.
+const MAX_CONCURRENT_DECODES: usize = 2;
+
+static DECODES: Semaphore = Semaphore::const_new(MAX_CONCURRENT_DECODES);
+
+/// Waits for a turn to decompress and decode; the turn ends when the
+/// permit is dropped, before the samples are stored.
+async fn decode_turn() -> SemaphorePermit<'static> {
+    DECODES
+        .acquire()
+        .await
+        .expect("the decode semaphore is never closed")
+}
 
 fn header_text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
     headers
@@ -60,6 +85,7 @@ async fn store_otlp(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_or_error(body)?;
+    let turn = decode_turn().await;
     let body = match header_text(headers, header::CONTENT_ENCODING).map(str::trim) {
         None | Some("identity") => body.to_vec(),
         Some(coding) if coding.eq_ignore_ascii_case("gzip") => {
@@ -73,9 +99,10 @@ async fn store_otlp(
     };
     let now_ms = crate::clock::now_ms();
     let batch = parse_otlp_metrics(&body, encoding, now_ms).map_err(|e| match e {
-        OtlpError::TooMany => ApiError::TooLarge(e.to_string()),
+        OtlpError::TooMany | OtlpError::TooManyEntries => ApiError::TooLarge(e.to_string()),
         other => ApiError::BadRequest(other.to_string()),
     })?;
+    drop((turn, body));
     let OtlpBatch {
         mut samples,
         deltas,
@@ -167,12 +194,16 @@ pub async fn remote_write(
         )));
     }
     let body = body_or_error(body)?;
+    let turn = decode_turn().await;
     let batch =
         parse_remote_write(&body, MAX_BODY_BYTES, crate::clock::now_ms()).map_err(|e| match e {
-            RemoteWriteError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
+            RemoteWriteError::TooMany { .. } | RemoteWriteError::TooManyEntries => {
+                ApiError::TooLarge(e.to_string())
+            }
             RemoteWriteError::Decompress(d) => decompress_error(d),
             other => ApiError::BadRequest(other.to_string()),
         })?;
+    drop((turn, body));
     let stored = state.record(batch.samples).await?;
     tracing::debug!(
         stored,
