@@ -5,8 +5,7 @@
 //! and what each receiver answers to bad input.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
@@ -14,50 +13,20 @@ use opentelemetry_otlp::{Compression, MetricExporter, Protocol, WithExportConfig
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
-use perfwatch_tests::{HttpResponse, PerfwatchProcess, PrometheusProcess, get, post_bytes};
+use perfwatch_tests::{
+    HostDir, HttpResponse, PerfwatchProcess, PrometheusProcess, get, post_bytes, wait_for,
+};
 use prost::Message;
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(60);
+/// Prometheus scrapes and remote-writes on its own schedule (seconds
+/// apart), so waits on it get longer than the shared `WAIT`.
+const PEER_WAIT: Duration = Duration::from_secs(60);
 
-fn start() -> (tempfile::TempDir, PerfwatchProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    let config: PathBuf = dir.path().join("perfwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "port = 0\nupdate_interval = 500\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\nrules_dir = \"{}\"\n",
-            dir.path().join("data").display(),
-            plugins.display(),
-            dir.path().join("no-rules").display(),
-        ),
-    )
-    .unwrap();
-    let host = PerfwatchProcess::start(&config);
+fn start() -> (HostDir, PerfwatchProcess) {
+    let dir = HostDir::new().config(500, "");
+    let host = dir.start();
     (dir, host)
-}
-
-/// Polls `check` every 200 ms until it returns `Some`, or panics after
-/// `WAIT` with `context()` (a peer's log, say).
-fn eventually<T>(
-    what: &str,
-    context: impl Fn() -> String,
-    mut check: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Every stored series of `metric`, or `None` before the first sample.
@@ -94,8 +63,9 @@ fn prometheus_remote_writes_its_scrapes_with_their_labels() {
     let instance = prometheus.addr.to_string();
     let target = json!({"job": "prometheus", "instance": instance});
 
-    let up = eventually(
+    let up = wait_for(
         "`up` from Prometheus",
+        PEER_WAIT,
         || prometheus.log(),
         || series_with(&host, "up", &target),
     );
@@ -103,8 +73,9 @@ fn prometheus_remote_writes_its_scrapes_with_their_labels() {
     assert_eq!(up["kind"], "gauge");
     assert!(values(&up).iter().all(|v| *v == 1.0), "{up}");
 
-    let info = eventually(
+    let info = wait_for(
         "prometheus_build_info",
+        PEER_WAIT,
         || prometheus.log(),
         || series_with(&host, "prometheus_build_info", &target),
     );
@@ -115,8 +86,9 @@ fn prometheus_remote_writes_its_scrapes_with_their_labels() {
         "{info}"
     );
 
-    let requests = eventually(
+    let requests = wait_for(
         "prometheus_http_requests_total",
+        PEER_WAIT,
         || prometheus.log(),
         || {
             series_with(
@@ -132,8 +104,9 @@ fn prometheus_remote_writes_its_scrapes_with_their_labels() {
     );
 
     // Prometheus' own histograms arrive in the classic layout.
-    let bucket = eventually(
+    let bucket = wait_for(
         "a histogram bucket",
+        PEER_WAIT,
         || prometheus.log(),
         || {
             series_with(
