@@ -445,7 +445,10 @@ fn otlp_refuses_what_it_cannot_read_with_the_right_status() {
     assert_eq!(answer.status, 400, "{}", answer.body);
 }
 
-fn remote_write_body(timeseries: &[(&[(&str, &str)], &[f64])], timestamp: i64) -> Vec<u8> {
+/// One series of a hand-made remote-write body: its labels and values.
+type Series<'a> = (&'a [(&'a str, &'a str)], &'a [f64]);
+
+fn remote_write_body(timeseries: &[Series<'_>], timestamp: i64) -> Vec<u8> {
     // remote.proto / types.proto, encoded by hand with prost's primitives.
     #[derive(Clone, PartialEq, prost::Message)]
     struct WriteRequest {

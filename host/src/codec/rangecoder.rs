@@ -33,6 +33,12 @@ pub struct Encoder {
     out: Vec<u8>,
 }
 
+impl Default for Encoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Encoder {
     pub fn new() -> Self {
         Self {
@@ -210,6 +216,12 @@ pub struct IntModel {
 /// A length above 64 was decoded: the input is not a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadLength;
+
+impl Default for IntModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl IntModel {
     pub fn new() -> Self {

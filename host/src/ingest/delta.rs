@@ -160,7 +160,11 @@ mod tests {
         let a = increment("orders", &[("shop", "a")], 2.0);
         let b = increment("orders", &[("shop", "b")], 5.0);
         let acc = sums.accumulate(
-            vec![point(&[a.clone()]), point(&[b]), point(&[a.clone()])],
+            vec![
+                point(std::slice::from_ref(&a)),
+                point(&[b]),
+                point(std::slice::from_ref(&a)),
+            ],
             0,
         );
         assert_eq!(
@@ -176,7 +180,7 @@ mod tests {
     fn totals_of_a_request_that_was_not_stored_are_not_kept() {
         let mut sums = DeltaSums::default();
         let a = increment("orders", &[], 3.0);
-        let lost = sums.accumulate(vec![point(&[a.clone()])], 0);
+        let lost = sums.accumulate(vec![point(std::slice::from_ref(&a))], 0);
         assert_eq!(values(&lost), [3.0]);
         drop(lost);
         let retried = sums.accumulate(vec![point(&[a])], 0);
@@ -194,7 +198,7 @@ mod tests {
         assert!(acc.rejected.is_empty());
         sums.commit(acc.pending);
         let newcomer = increment("orders", &[("id", "new")], 1.0);
-        let refused = sums.accumulate(vec![point(&[newcomer.clone()])], IDLE_MS - 1);
+        let refused = sums.accumulate(vec![point(std::slice::from_ref(&newcomer))], IDLE_MS - 1);
         assert_eq!(refused.samples.len(), 0);
         assert!(
             refused.rejected[0].contains("at most 100000"),

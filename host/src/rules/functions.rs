@@ -204,8 +204,11 @@ fn raise(
     Ok(())
 }
 
+/// Folds a window's values into one.
+type Aggregate = fn(&[f64]) -> f64;
+
 /// The aggregates scripts may take over a duration, by name.
-const AGGREGATES: &[(&str, fn(&[f64]) -> f64)] = &[
+const AGGREGATES: &[(&str, Aggregate)] = &[
     ("avg", |v| window_fns::mean(v)),
     ("min", |v| v.iter().copied().fold(f64::INFINITY, f64::min)),
     ("max", |v| {

@@ -46,7 +46,7 @@ async fn decode_turn() -> SemaphorePermit<'static> {
         .expect("the decode semaphore is never closed")
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers
         .get(name)
         .map(|v| v.to_str().unwrap_or("(not text)"))

@@ -336,7 +336,6 @@ fn archive_samples(
     if let Some(previous) = series {
         write(previous, &mut points)?;
     }
-    drop(write);
     appender.flush()?;
     drop(appender);
     tx.execute(
