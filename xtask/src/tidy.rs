@@ -8,7 +8,8 @@
 //!   [`HOST_MODULE_DEPENDENCIES`] declares, and that list has no cycle;
 //! - inside each of those modules, no cycle between sibling files
 //!   (`super::x` from `y.rs` and `super::y` from `x.rs`);
-//! - no `#[ignore]`, `#[should_panic]`, `todo!`, `unimplemented!` or `dbg!`.
+//! - no `#[ignore]`, `#[should_panic]`, `todo!`, `unimplemented!` or `dbg!`;
+//! - ARCHITECTURE.md stays a map: at most [`MAX_ARCHITECTURE_LINES`] lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -82,6 +83,10 @@ const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("store", &["codec", "model"]),
     ("window", &["codec", "model"]),
 ];
+
+/// A map a newcomer reads at one sitting; experiments and figures go to
+/// docs/ and BENCHMARKS.md instead.
+const MAX_ARCHITECTURE_LINES: usize = 250;
 
 /// Markers that mean a test does not run, a path is unfinished, or debug
 /// output was left in.
@@ -478,6 +483,18 @@ fn no_cycle_between_the_files_of_a_host_module() {
         cycles.is_empty(),
         "import cycles between sibling files:\n{}",
         cycles.join("\n")
+    );
+}
+
+#[test]
+fn architecture_md_stays_a_map() {
+    let path = crate::root().join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let lines = text.lines().count();
+    assert!(
+        lines <= MAX_ARCHITECTURE_LINES,
+        "ARCHITECTURE.md has {lines} lines, over {MAX_ARCHITECTURE_LINES}: move detail to docs/"
     );
 }
 
