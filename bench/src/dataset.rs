@@ -411,12 +411,13 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// xorshift64: enough randomness for test data, no crate needed.
+/// xorshift64: enough randomness for test data, no crate needed. Seed it
+/// with [`splitmix64`], never with 0.
 #[derive(Debug, Clone)]
-struct XorShift(u64);
+pub struct XorShift(pub u64);
 
 impl XorShift {
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -426,16 +427,16 @@ impl XorShift {
     }
 
     /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn between(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn between(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.uniform()
     }
 
     /// Standard normal (Box–Muller, one of the pair).
-    fn normal(&mut self) -> f64 {
+    pub fn normal(&mut self) -> f64 {
         let u = 1.0 - self.uniform(); // (0, 1]: ln is finite
         let v = self.uniform();
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
@@ -444,7 +445,7 @@ impl XorShift {
 
 /// Spreads a small seed over 64 bits and never returns 0 (xorshift's
 /// fixed point).
-fn splitmix64(x: u64) -> u64 {
+pub fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -4,8 +4,9 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, storage, memory); with none it runs them all.
+//! rules, latency, storage, memory, codecs); with none it runs them all.
 
+mod codecs;
 mod dataset;
 mod host_process;
 mod ingest;
@@ -19,8 +20,9 @@ mod rules;
 mod stats;
 mod storage;
 mod store;
+mod untuned;
 
-const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage", "memory"];
+const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage", "memory", "codecs"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +49,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("memory") {
         out.push_str(&runtime.block_on(memory::run())?);
+    }
+    if wanted("codecs") {
+        out.push_str(&codecs::run()?);
     }
     print!("{out}");
     Ok(())
