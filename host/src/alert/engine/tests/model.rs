@@ -302,17 +302,25 @@ fn value() -> impl Strategy<Value = f64> {
     ]
 }
 
-/// Ticks as (step, value): values held for a few ticks, so alerts live long
-/// enough to repeat and resolve before they flap.
+/// Ticks as (step, value). Mostly values held for a few ticks, so alerts
+/// live long enough to repeat and resolve; sometimes a value changing
+/// every few seconds, which makes the pair flapping.
 fn any_ticks() -> impl Strategy<Value = Vec<(i64, f64)>> {
-    prop::collection::vec(
+    let held = prop::collection::vec(
         (
             value(),
             prop::collection::vec((1..=36i64).prop_map(|k| k * 5_000), 1..=6),
         ),
         1..=20,
-    )
-    .prop_map(|runs| {
+    );
+    let choppy = prop::collection::vec(
+        (
+            value(),
+            prop::collection::vec((1..=6i64).prop_map(|k| k * 5_000), 1..=2),
+        ),
+        1..=40,
+    );
+    prop_oneof![4 => held, 1 => choppy].prop_map(|runs| {
         runs.into_iter()
             .flat_map(|(value, steps)| steps.into_iter().map(move |step| (step, value)))
             .collect()
@@ -320,8 +328,8 @@ fn any_ticks() -> impl Strategy<Value = Vec<(i64, f64)>> {
 }
 
 proptest! {
-    // About a second in release.
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    // 2,000 runs of up to 120 ticks: under a second in release.
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn the_engine_follows_the_documented_lifecycle(rule in any_rule(), ticks in any_ticks()) {
