@@ -605,8 +605,8 @@ mod properties {
 
     #[test]
     fn the_fast_path_and_the_tree_path_agree_on_any_batch() {
-        // 3,000 batches of up to six samples: well under a second in release.
-        let mut runner = TestRunner::new(Config::with_cases(3000));
+        // 5,000 batches of up to six samples: well under a second in release.
+        let mut runner = TestRunner::new(Config::with_cases(5000));
         let (items, fast) = (Cell::new(0usize), Cell::new(0usize));
         runner
             .run(&batch(), |items_text| {
