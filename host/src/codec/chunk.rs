@@ -512,3 +512,284 @@ mod tests {
         }
     }
 }
+
+/// Property tests: any chunk the store can hand over comes back exactly,
+/// and no input, however damaged, makes decoding panic.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+
+    /// Doubles whose bits are easy to get wrong: NaNs with payloads and a
+    /// sign, both zeros, infinities, subnormals, the extremes.
+    const SPECIAL_DOUBLES: [u64; 14] = [
+        0x7FF8_0000_0000_0000, // the quiet NaN
+        0xFFF8_0000_0000_0000, // negative NaN
+        0x7FF0_0000_0000_0001, // signalling NaN, smallest payload
+        0x7FF7_FFFF_FFFF_FFFF, // signalling NaN, largest payload
+        0x8000_0000_0000_0000, // -0.0
+        0x0000_0000_0000_0000, // 0.0
+        0x7FF0_0000_0000_0000, // infinity
+        0xFFF0_0000_0000_0000, // -infinity
+        0x0000_0000_0000_0001, // smallest subnormal
+        0x000F_FFFF_FFFF_FFFF, // largest subnormal
+        0x8000_0000_0000_0001, // smallest negative subnormal
+        0x0010_0000_0000_0000, // smallest normal
+        0x7FEF_FFFF_FFFF_FFFF, // f64::MAX
+        0xFFEF_FFFF_FFFF_FFFF, // f64::MIN
+    ];
+
+    const EXTREME_INTEGERS: [i64; 7] = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+
+    /// Chunk lengths: mostly short, some across the trial that picks the
+    /// integer coding, and the largest chunk allowed.
+    fn length() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            8 => 1..=80usize,
+            3 => 80..=700usize,
+            1 => (TRIAL_POINTS - 8)..=(TRIAL_POINTS + 8),
+            1 => Just(MAX_CHUNK_POINTS),
+        ]
+    }
+
+    /// Timestamps in time order, as the store gives them (duplicates
+    /// included: nothing in the format needs them distinct).
+    fn times(n: usize) -> impl Strategy<Value = Vec<i64>> {
+        let span = (n as i64 - 1).max(1);
+        prop_oneof![
+            // An even tick (0 included) anywhere in the range, up to a
+            // tick that spans the whole range.
+            (
+                any::<i64>(),
+                prop_oneof![Just(0i64), 1..=60_000i64, 0..=(i64::MAX / span)]
+            )
+                .prop_map(move |(start, tick)| {
+                    let start = start.min(i64::MAX - tick * (n as i64 - 1));
+                    (0..n as i64).map(|i| start + tick * i).collect()
+                }),
+            // A tick with jitter, repeats and the odd long gap; saturating
+            // at the top of the range keeps the order and repeats i64::MAX.
+            (
+                prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX - 100_000)],
+                prop::collection::vec(
+                    prop_oneof![2 => Just(0i64), 20 => 990..=1010i64, 1 => 0..=(1i64 << 40)],
+                    n
+                )
+            )
+                .prop_map(|(start, gaps)| {
+                    let mut t = start;
+                    gaps.into_iter()
+                        .map(|gap| {
+                            let now = t;
+                            t = t.saturating_add(gap);
+                            now
+                        })
+                        .collect()
+                }),
+            // An even tick but for one gap (a late or a missed sample).
+            (
+                any::<i64>(),
+                1..=60_000i64,
+                any::<prop::sample::Index>(),
+                0..=120_000i64
+            )
+                .prop_map(move |(start, tick, at, gap)| {
+                    let start = start.min(i64::MAX - 120_000 - tick * (n as i64 - 1));
+                    let at = at.index(n) as i64;
+                    (0..n as i64)
+                        .map(|i| start + tick * i + if i >= at && at > 0 { gap - tick } else { 0 })
+                        .collect()
+                }),
+            // Anything, sorted.
+            prop::collection::vec(
+                prop_oneof![any::<i64>(), select(EXTREME_INTEGERS.to_vec())],
+                n
+            )
+            .prop_map(|mut t| {
+                t.sort_unstable();
+                t
+            }),
+        ]
+    }
+
+    /// Scaled integers with the shapes the coder tells apart (a walk, a
+    /// counter, values scattered above a level, anything), each a multiple
+    /// of a common step from a base, all in wrapping arithmetic so any
+    /// i64 can come out.
+    fn integers(n: usize) -> impl Strategy<Value = Vec<i64>> {
+        let step = prop_oneof![
+            Just(1i64),
+            Just(10),
+            Just(1000),
+            Just(1 << 62),
+            Just(i64::MIN),
+            Just(4_052_555_153_018_976_267), // 3^39
+            1..=1_000_000i64,
+        ];
+        let shape = prop_oneof![
+            prop::collection::vec(-60i64..=60, n).prop_map(|d| running_sum(&d)),
+            prop::collection::vec(0i64..=1000, n).prop_map(|d| running_sum(&d)),
+            prop::collection::vec(0i64..=2000, n),
+            prop::collection::vec(select(EXTREME_INTEGERS.to_vec()), n),
+            prop::collection::vec(any::<i64>(), n),
+        ];
+        (any::<i64>(), step, shape).prop_map(|(base, step, shape)| {
+            shape
+                .into_iter()
+                .map(|x| base.wrapping_add(x.wrapping_mul(step)))
+                .collect()
+        })
+    }
+
+    fn running_sum(deltas: &[i64]) -> Vec<i64> {
+        let mut sum = 0i64;
+        deltas
+            .iter()
+            .map(|d| {
+                sum = sum.wrapping_add(*d);
+                sum
+            })
+            .collect()
+    }
+
+    fn double() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            select(SPECIAL_DOUBLES.to_vec()).prop_map(f64::from_bits),
+            (-1_000_000i64..1_000_000).prop_map(|i| i as f64 / 100.0),
+        ]
+    }
+
+    fn doubles(n: usize) -> impl Strategy<Value = Vec<f64>> {
+        prop_oneof![
+            prop::collection::vec(double(), n),
+            // A slow drift: most bits repeat from one value to the next.
+            (double(), -1e3..1e3f64)
+                .prop_map(move |(start, step)| (0..n).map(|i| start + step * i as f64).collect()),
+            double().prop_map(move |v| vec![v; n]),
+        ]
+    }
+
+    fn values(n: usize) -> impl Strategy<Value = Vec<Value>> {
+        prop_oneof![
+            integers(n).prop_map(|v| v.into_iter().map(Value::Scaled).collect()),
+            doubles(n).prop_map(|v| v.into_iter().map(Value::Double).collect()),
+            (
+                integers(n),
+                doubles(n),
+                prop::collection::vec(any::<bool>(), n)
+            )
+                .prop_map(|(ints, doubles, pick)| {
+                    (0..ints.len())
+                        .map(|i| {
+                            if pick[i] {
+                                Value::Double(doubles[i])
+                            } else {
+                                Value::Scaled(ints[i])
+                            }
+                        })
+                        .collect()
+                }),
+        ]
+    }
+
+    fn chunk() -> impl Strategy<Value = Vec<(i64, Value)>> {
+        length()
+            .prop_flat_map(|n| (times(n), values(n)))
+            .prop_map(|(times, values)| times.into_iter().zip(values).collect())
+    }
+
+    /// Values compared bit for bit: NaN == NaN, -0.0 != 0.0.
+    fn bits(v: Value) -> (bool, u64) {
+        match v {
+            Value::Scaled(i) => (false, i as u64),
+            Value::Double(d) => (true, d.to_bits()),
+        }
+    }
+
+    fn same(a: &[(i64, Value)], b: &[(i64, Value)]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.0 == y.0 && bits(x.1) == bits(y.1))
+    }
+
+    /// Flips, cuts or extends a valid chunk at `at` (a fraction of its length).
+    fn damage(mut bytes: Vec<u8>, how: u8, at: f64, byte: u8) -> Vec<u8> {
+        let i = ((bytes.len() as f64 * at) as usize).min(bytes.len() - 1);
+        match how % 4 {
+            0 => bytes[i] ^= byte | 1,
+            1 => bytes.truncate(i),
+            2 => bytes.insert(i, byte),
+            _ => bytes.extend(std::iter::repeat_n(byte, i % 17 + 1)),
+        }
+        bytes
+    }
+
+    proptest! {
+        // 256 chunks, one in thirteen of 32,768 points: about a second in
+        // release.
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_chunk_decodes_to_exactly_what_was_encoded(points in chunk()) {
+            let bytes = encode(&points);
+            let mut back = Vec::with_capacity(points.len());
+            decode(&bytes, |ts, v| back.push((ts, v))).unwrap();
+            prop_assert!(same(&back, &points), "{} points differ", points.len());
+        }
+
+        #[test]
+        fn columns_over_shared_times_decode_to_what_was_encoded(
+            (times, columns) in length()
+                .prop_map(|n| n.min(2000))
+                .prop_flat_map(|n| (times(n), prop::collection::vec(values(n), 1..=3)))
+        ) {
+            let bytes = encode_columns(&times, &columns);
+            let (back_times, back) = decode_columns(&bytes, columns.len()).unwrap();
+            prop_assert_eq!(&back_times, &times);
+            for (column, back) in columns.iter().zip(&back) {
+                let a: Vec<_> = times.iter().copied().zip(column.iter().copied()).collect();
+                let b: Vec<_> = times.iter().copied().zip(back.iter().copied()).collect();
+                prop_assert!(same(&a, &b));
+            }
+        }
+    }
+
+    proptest! {
+        // Small inputs, each decoded in microseconds.
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn arbitrary_bytes_are_a_value_or_an_error_never_a_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            columns in 0usize..4,
+        ) {
+            let _ = decode(&bytes, |_, _| {});
+            let _ = decode_columns(&bytes, columns);
+            // Past a valid header, so the body is garbage to the range coder.
+            let mut headed = vec![VERSION, bytes.first().copied().unwrap_or(0), 0x80, 0x02];
+            headed.extend(&bytes);
+            let _ = decode(&headed, |_, _| {});
+        }
+
+        #[test]
+        fn damaged_chunks_are_a_value_or_an_error_never_a_panic(
+            points in (1..=300usize).prop_flat_map(|n| (times(n), values(n))),
+            how in any::<u8>(),
+            at in 0.0..1.0f64,
+            byte in any::<u8>(),
+        ) {
+            let points: Vec<_> = points.0.into_iter().zip(points.1).collect();
+            let bytes = damage(encode(&points), how, at, byte);
+            let _ = decode(&bytes, |_, _| {});
+            let columns = encode_columns(
+                &points.iter().map(|p| p.0).collect::<Vec<_>>(),
+                &[points.iter().map(|p| p.1).collect()],
+            );
+            let _ = decode_columns(&damage(columns, how, at, byte), 1);
+        }
+    }
+}

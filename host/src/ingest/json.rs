@@ -395,3 +395,255 @@ mod tests {
         assert!(out[0].contains("contains ' '"), "{out:?}");
     }
 }
+
+/// Property test: the fast path and the tree path give the same answers,
+/// the one check that keeps two parsers written by hand in step.
+#[cfg(test)]
+mod properties {
+    use std::cell::Cell;
+
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+
+    const NOW: i64 = 1_764_200_000_000;
+
+    /// JSON texts a field of any kind may wrongly hold.
+    fn wrong_type() -> impl Strategy<Value = String> {
+        select(vec![
+            "null",
+            "true",
+            "[]",
+            "[1]",
+            "{}",
+            "{\"a\":1}",
+            "\"\"",
+            "\"1\"",
+            "1",
+            "-1.5",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn quoted(s: &str) -> String {
+        serde_json::to_string(s).expect("a string serializes")
+    }
+
+    fn metric() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => select(vec![
+                "\"a.b\"",
+                "\"agents.avgResponseTime\"",
+                "\"system.cpu_usage\"",
+                "\"app.queue_depth\"",
+                "\"a\\u002eb\"",
+                "\"bad name\"",
+                "\"\"",
+                "\".a\"",
+                "\"a..b\"",
+            ])
+            .prop_map(str::to_owned),
+            1 => "[a-zA-Z0-9._ é-]{0,12}".prop_map(|s| quoted(&s)),
+            1 => (1usize..300).prop_map(|n| quoted(&"a.".repeat(n))),
+            1 => wrong_type(),
+        ]
+    }
+
+    /// Numbers in every form JSON allows: integers past i64 and u64,
+    /// exponents, negative zero, subnormals, underflow to zero.
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => select(vec![
+                "0", "-0", "1", "-1", "250", "1.5", "-2.5e3", "1E2", "0.1", "1e308", "-1e308",
+                "1.7976931348623157e308", "4.9e-324", "1e-320", "1e-400", "-1e-400",
+                "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                "-9223372036854775809", "18446744073709551615", "18446744073709551616",
+                "123456789012345678901234567890", "1764200000000", "1764200000000.0",
+                "1.7642e12", "1764200000",
+            ])
+            .prop_map(str::to_owned),
+            1 => any::<i64>().prop_map(|i| i.to_string()),
+            1 => any::<u64>().prop_map(|i| i.to_string()),
+            1 => any::<u64>()
+                .prop_map(f64::from_bits)
+                .prop_filter("JSON has no NaN or infinity", |v| v.is_finite())
+                .prop_map(|v| format!("{v:?}")),
+            1 => (NOW - 10_000_000..NOW + 10_000_000).prop_map(|t| t.to_string()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            24 => number(),
+            8 => wrong_type(),
+            // Too large for a double, or not JSON: the whole body is refused.
+            1 => select(vec!["1e999", "-1e999", "00", "1.", "+1", "NaN"]).prop_map(str::to_owned),
+        ]
+    }
+
+    fn unit() -> impl Strategy<Value = String> {
+        prop_oneof![
+            select(vec!["\"ms\"", "\"%\"", "\"\"", "\"By\"", "\"{request}\""])
+                .prop_map(str::to_owned),
+            (30usize..=34).prop_map(|n| quoted(&"u".repeat(n))),
+            Just(quoted("ééééééééééééééééé")), // 17 characters, 34 bytes
+            wrong_type(),
+        ]
+    }
+
+    fn labels() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            select(vec![
+                "agent", "host", "a_b", "_", "x", "1bad", "bad-name", "", "agent"
+            ])
+            .prop_map(str::to_owned),
+            (99usize..=101).prop_map(|n| "n".repeat(n)),
+        ];
+        let label_value = prop_oneof![
+            4 => select(vec!["\"coder-1\"", "\"\"", "\"a\\nb\""]).prop_map(str::to_owned),
+            1 => (1023usize..=1025).prop_map(|n| quoted(&"v".repeat(n))),
+            1 => wrong_type(),
+        ];
+        prop_oneof![
+            4 => prop::collection::vec((name, label_value), 0..5).prop_map(|pairs| {
+                let pairs: Vec<String> =
+                    pairs.iter().map(|(k, v)| format!("{}:{v}", quoted(k))).collect();
+                format!("{{{}}}", pairs.join(","))
+            }),
+            // Around the limit on the number of labels.
+            1 => (31usize..=34).prop_map(|n| {
+                let pairs: Vec<String> = (0..n).map(|i| format!("\"l{i}\":\"v\"")).collect();
+                format!("{{{}}}", pairs.join(","))
+            }),
+            1 => wrong_type(),
+        ]
+    }
+
+    fn kind() -> impl Strategy<Value = String> {
+        prop_oneof![
+            select(vec![
+                "\"gauge\"",
+                "\"counter\"",
+                "\"Gauge\"",
+                "\"histogram\"",
+                "\"\"",
+                "\"gau\\u0067e\"",
+            ])
+            .prop_map(str::to_owned),
+            wrong_type(),
+        ]
+    }
+
+    /// One item of a batch: mostly a sample object whose fields may be
+    /// missing, repeated, unknown or of the wrong type, in any order.
+    fn item() -> impl Strategy<Value = String> {
+        let field = |name: &'static str, weight: f64, text: BoxedStrategy<String>| {
+            prop::option::weighted(weight, text.prop_map(move |t| (name.to_owned(), t)))
+        };
+        let extra = prop::collection::vec(
+            (
+                select(vec![
+                    "vlaue", "Metric", "", "metric", "value", "labels", "kind",
+                ]),
+                prop_oneof![number(), wrong_type()],
+            )
+                .prop_map(|(k, v)| (k.to_owned(), v)),
+            0..=1,
+        );
+        let object = (
+            field("metric", 0.95, metric().boxed()),
+            field("value", 0.95, value().boxed()),
+            field("unit", 0.3, unit().boxed()),
+            field("labels", 0.4, labels().boxed()),
+            field("timestamp", 0.4, number().boxed()),
+            field("kind", 0.2, kind().boxed()),
+            prop::option::weighted(0.15, extra),
+        )
+            .prop_flat_map(|(m, v, u, l, t, k, extra)| {
+                let mut fields: Vec<(String, String)> =
+                    [m, v, u, l, t, k].into_iter().flatten().collect();
+                fields.extend(extra.into_iter().flatten());
+                Just(fields).prop_shuffle()
+            })
+            .prop_map(|fields| {
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", quoted(k)))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            });
+        prop_oneof![
+            12 => object,
+            1 => wrong_type(),
+        ]
+    }
+
+    fn batch() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(item(), 0..=6)
+    }
+
+    /// A sample with its value as bits, so -0.0 and 0.0 differ.
+    fn render(s: &Sample) -> String {
+        format!(
+            "{} {:#018x} {:?} {:?} {} {}",
+            s.metric,
+            s.value.to_bits(),
+            s.unit,
+            s.kind,
+            s.labels,
+            s.timestamp_ms
+        )
+    }
+
+    type Outcome = Result<(Vec<String>, Vec<Rejection>), BatchError>;
+
+    fn outcome(parsed: Result<ParsedBatch, BatchError>) -> Outcome {
+        parsed.map(|b| (b.samples.iter().map(render).collect(), b.rejected))
+    }
+
+    #[test]
+    fn the_fast_path_and_the_tree_path_agree_on_any_batch() {
+        // 5,000 batches of up to six samples: well under a second in release.
+        let mut runner = TestRunner::new(Config::with_cases(5000));
+        let (items, fast) = (Cell::new(0usize), Cell::new(0usize));
+        runner
+            .run(&batch(), |items_text| {
+                let body = format!("[{}]", items_text.join(",\n"));
+                prop_assert_eq!(
+                    outcome(parse_json_batch(body.as_bytes(), NOW)),
+                    outcome(parse_as_tree(body.as_bytes(), NOW)),
+                    "body: {}",
+                    body
+                );
+                // Sample by sample, wherever the fast path answers at all.
+                for text in &items_text {
+                    items.set(items.get() + 1);
+                    let typed = serde_json::from_str::<TypedSample>(text).ok();
+                    let Some(fast_answer) = typed.and_then(|t| typed_sample(t, NOW)) else {
+                        continue;
+                    };
+                    fast.set(fast.get() + 1);
+                    let tree: Value = serde_json::from_str(text)
+                        .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+                    prop_assert_eq!(
+                        fast_answer.map(|s| render(&s)),
+                        parse_sample(tree, NOW).map(|s| render(&s)),
+                        "sample: {}",
+                        text
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+        // The generator must reach the fast path often, or the property
+        // says little about it.
+        assert!(
+            fast.get() * 5 > items.get(),
+            "the fast path answered {} of {} samples",
+            fast.get(),
+            items.get()
+        );
+    }
+}

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The property test against a reference model of the lifecycle.
+mod model;
+
 fn series() -> SeriesKey {
     SeriesKey {
         metric: "system.cpuUsage".into(),
