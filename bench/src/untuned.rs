@@ -185,7 +185,7 @@ mod tests {
                     assert!((2000..12_000).contains(&integral), "{integral}");
                 }
                 Shape::QuantisedLatency => {
-                    assert!(values.iter().any(|&v| v == 1000.0));
+                    assert!(values.contains(&1000.0));
                 }
                 Shape::WalkWithOutliers => {}
             }
