@@ -8,7 +8,8 @@
 //!   [`HOST_MODULE_DEPENDENCIES`] declares, and that list has no cycle;
 //! - inside each of those modules, no cycle between sibling files
 //!   (`super::x` from `y.rs` and `super::y` from `x.rs`);
-//! - no `#[ignore]`, `#[should_panic]`, `todo!`, `unimplemented!` or `dbg!`;
+//! - no ignored or should-panic tests, and no todo, unimplemented or dbg
+//!   macros ([`FORBIDDEN`]);
 //! - ARCHITECTURE.md stays a map: at most [`MAX_ARCHITECTURE_LINES`] lines.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,11 +92,12 @@ const MAX_ARCHITECTURE_LINES: usize = 250;
 /// Markers that mean a test does not run, a path is unfinished, or debug
 /// output was left in.
 const FORBIDDEN: &[&str] = &[
-    "#[ignore",
-    "#[should_panic",
-    "todo!(",
-    "unimplemented!(",
-    "dbg!(",
+    // Spelled in pieces, so this file does not hold what it forbids.
+    concat!("#[", "ignore"),
+    concat!("#[", "should_panic"),
+    concat!("todo", "!("),
+    concat!("unimplemented", "!("),
+    concat!("dbg", "!("),
 ];
 
 /// Directories of Rust sources the rules apply to (generated and built
@@ -260,9 +262,6 @@ fn every_rust_file_opens_with_a_module_doc_line() {
 fn no_ignored_tests_unfinished_paths_or_debug_output() {
     let mut found = Vec::new();
     for (path, text) in all_sources() {
-        if path.ends_with("xtask/src/tidy.rs") {
-            continue;
-        }
         for (n, line) in code_lines(&text).enumerate() {
             for marker in FORBIDDEN {
                 if line.contains(marker) {
