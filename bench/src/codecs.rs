@@ -1,5 +1,6 @@
-//! The `codecs` section: perfwatch's chunk coder (`codec/chunk.rs`) beside
-//! pco (pcodec) on the same chunks: bytes per sample and encode and decode
+//! The `codecs` section: the range coder of version-1 chunks
+//! (`chunk::encode_range_coded`, which the store wrote before it switched to
+//! pco) beside pco (pcodec) on the same chunks: bytes per sample and encode and decode
 //! time per sample, on the benchmark's day (dataset.rs) and on a second day
 //! the chunk coder was not tuned on (untuned.rs). Each series is cut into
 //! chunks as the daily merge cuts it and its values are those the store
@@ -45,7 +46,7 @@ const CODERS: [Coder; 3] = [
 impl Coder {
     fn describe(self) -> String {
         match self {
-            Coder::Chunk => "chunk.rs".to_owned(),
+            Coder::Chunk => "range coder (chunk v1)".to_owned(),
             Coder::Pco(level) if level == DEFAULT_COMPRESSION_LEVEL => {
                 format!("pco level {level} (default)")
             }
@@ -137,7 +138,7 @@ impl Coded {
 
 fn encode(coder: Coder, points: &[(i64, Value)], precision: Option<u8>) -> anyhow::Result<Coded> {
     Ok(match coder {
-        Coder::Chunk => Coded::Chunk(chunk::encode(points)),
+        Coder::Chunk => Coded::Chunk(chunk::encode_range_coded(points)),
         Coder::Pco(level) => {
             let config = ChunkConfig::default().with_compression_level(level);
             let times: Vec<i64> = points.iter().map(|p| p.0).collect();
@@ -217,7 +218,7 @@ fn same_points(a: &[(i64, Value)], b: &[(i64, Value)]) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 struct Cost {
     bytes: usize,
-    /// The timestamps' part: pco's time stream; for chunk.rs, the chunk
+    /// The timestamps' part: pco's time stream; for the range coder, the chunk
     /// coded with every value zero (so header and times, plus a few bytes
     /// for the zeros).
     time_bytes: usize,
@@ -306,7 +307,7 @@ fn measure(series: impl Iterator<Item = StoredSeries>) -> anyhow::Result<(Vec<Ta
                     (Coded::Chunk(_), _) => {
                         let zeros: Vec<(i64, Value)> =
                             points.iter().map(|p| (p.0, Value::Scaled(0))).collect();
-                        chunk::encode(&zeros).len()
+                        chunk::encode_range_coded(&zeros).len()
                     }
                 };
                 cost.encode += median(encodes);
@@ -371,7 +372,7 @@ fn render(measured: &[Measured]) -> anyhow::Result<String> {
         out,
         "Command: `perfwatch-bench codecs` (bench/src/codecs.rs), pco {}. Each series is cut into chunks of at \
          most {MAX_CHUNK_POINTS} points as the daily merge cuts it, with its values as the store keeps them \
-         (scaled integers for registered metrics). chunk.rs codes a chunk as one BLOB; pco codes its \
+         (scaled integers for registered metrics). the range coder codes a chunk as one BLOB; pco codes its \
          timestamps as `i64` and its values as `i64` (all scaled integers) or `f64`, with \
          `pco::standalone::simple_compress` (its {framing}-byte file framing per stream counted). \
          Every chunk is decoded and compared; times are the median of {RUNS} runs per chunk, summed.\n",
@@ -382,7 +383,7 @@ fn render(measured: &[Measured]) -> anyhow::Result<String> {
         let coders: Vec<String> = CODERS.iter().map(|c| c.describe()).collect();
         writeln!(
             out,
-            "| shape | samples | {} | pco best / chunk.rs |",
+            "| shape | samples | {} | pco best / range coder |",
             coders
                 .iter()
                 .map(|c| format!("{c}: B/sample (times)"))
@@ -428,7 +429,7 @@ fn render(measured: &[Measured]) -> anyhow::Result<String> {
     let ratio = best_pco_ratio(&measured[0].all);
     writeln!(
         out,
-        "Decision rule (issue 13): pco's best on the benchmark's day is {ratio:.3}× chunk.rs's bytes per sample; \
+        "Decision rule (issue 13): pco's best on the benchmark's day is {ratio:.3}× the range coder's bytes per sample; \
          {}.\n",
         if ratio <= 1.0 + SWITCH_WITHIN {
             format!(
@@ -437,7 +438,7 @@ fn render(measured: &[Measured]) -> anyhow::Result<String> {
             )
         } else {
             format!(
-                "not within {:.0} %: the rule says keep chunk.rs",
+                "not within {:.0} %: the rule says keep the range coder",
                 SWITCH_WITHIN * 100.0
             )
         }
@@ -445,7 +446,7 @@ fn render(measured: &[Measured]) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// The smaller pco size over chunk.rs's.
+/// The smaller pco size over the range coder's.
 fn best_pco_ratio(t: &Tally) -> f64 {
     let best = CODERS
         .iter()

@@ -28,6 +28,7 @@ const ENGINE_OWNERS: &[(&str, &[&str])] = &[
     ("rhai", &["rules/"]),
     ("axum", &["server/"]),
     ("sysinfo", &["collect/"]),
+    ("pco", &["codec/"]),
     ("notify_debouncer_full", &["runtime/watch.rs"]),
     // The wire formats pushed to us: decoding is ingest's, transport the server's.
     ("prost", &["ingest/"]),
