@@ -24,5 +24,5 @@ pub use engine::{
 pub use grouping::{Grouping, label_of};
 pub use persist::{STATE_FILE, StateFile};
 pub use rule::evaluate_alert_rules;
-pub use silence::{Matcher, Silence, Silences, Weekly};
+pub use silence::{Matcher, Silence, SilenceError, Silences, Weekly};
 pub use threshold::evaluate_thresholds;

@@ -65,6 +65,18 @@ pub struct Silence {
     pub recurrence: Option<Weekly>,
 }
 
+/// Why a silence was not added or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum SilenceError {
+    /// The silence is malformed; the message says how (the client's fault).
+    #[error("{0}")]
+    Invalid(String),
+    /// `silences.json` could not be replaced (the host's fault); nothing
+    /// changed in memory either.
+    #[error("the silences could not be saved")]
+    Save(#[from] crate::dir::ReplaceError),
+}
+
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn minutes(hhmm: &str) -> Option<i64> {
@@ -174,8 +186,10 @@ impl Silences {
     /// Adds a silence; returns it with its id. When it cannot be saved it
     /// is not added either: a silence the caller was told failed must not
     /// silence anything, nor vanish at the next restart if it did.
-    pub fn add(&mut self, silence: Silence, now: i64) -> Result<Silence, String> {
-        let silence = silence.validate(now, format!("silence-{}", self.next))?;
+    pub fn add(&mut self, silence: Silence, now: i64) -> Result<Silence, SilenceError> {
+        let silence = silence
+            .validate(now, format!("silence-{}", self.next))
+            .map_err(SilenceError::Invalid)?;
         self.list.push(silence.clone());
         if let Err(e) = self.save() {
             self.list.pop();
@@ -187,7 +201,7 @@ impl Silences {
 
     /// Removes a silence; whether it existed. When the removal cannot be
     /// saved the silence stays, as it would after a restart.
-    pub fn remove(&mut self, id: &str) -> Result<bool, String> {
+    pub fn remove(&mut self, id: &str) -> Result<bool, SilenceError> {
         let Some(index) = self.list.iter().position(|s| s.id == id) else {
             return Ok(false);
         };
@@ -212,10 +226,9 @@ impl Silences {
         self.list.iter().find(|s| s.active(now) && s.matches(alert))
     }
 
-    fn save(&self) -> Result<(), String> {
+    fn save(&self) -> Result<(), SilenceError> {
         let text = serde_json::to_string_pretty(&self.list).expect("silences serialise");
-        crate::dir::replace_file(&self.path, text.as_bytes())
-            .map_err(|e| format!("cannot save silences: {e}: {}", e.source))
+        Ok(crate::dir::replace_file(&self.path, text.as_bytes())?)
     }
 }
 
@@ -344,12 +357,12 @@ mod tests {
         )
         .unwrap();
         let err = s.add(new, 0).unwrap_err();
-        assert!(
-            err.starts_with(&format!(
-                "cannot save silences: cannot rename a temporary file over {}: ",
-                path.display()
-            )),
-            "{err}"
+        let SilenceError::Save(cause) = &err else {
+            panic!("a failed save is the host's error, not the silence's: {err:?}");
+        };
+        assert_eq!(
+            cause.to_string(),
+            format!("cannot rename a temporary file over {}", path.display())
         );
         assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::error::{ApiError, json_body};
-use crate::alert::Silence;
+use crate::alert::{Silence, SilenceError};
 use crate::app::AppState;
 
 /// A silence with whether it is in force now.
@@ -48,7 +48,7 @@ pub async fn create(
         .lock()
         .expect("silences lock")
         .add(silence, crate::clock::now_ms())
-        .map_err(ApiError::BadRequest)?;
+        .map_err(silence_error)?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -67,10 +67,21 @@ pub async fn delete(
         .lock()
         .expect("silences lock")
         .remove(&id)
-        .map_err(ApiError::Internal)?;
+        .map_err(silence_error)?;
     if removed {
         Ok(Json(Deleted { deleted: id }))
     } else {
         Err(ApiError::NotFound(format!("no silence has the id `{id}`")))
+    }
+}
+
+/// A malformed silence is the client's error; one that cannot be saved is
+/// the host's, logged in full.
+fn silence_error(e: SilenceError) -> ApiError {
+    match e {
+        SilenceError::Invalid(why) => ApiError::BadRequest(why),
+        save @ SilenceError::Save(_) => {
+            ApiError::Internal(format!("{:#}", anyhow::Error::from(save)))
+        }
     }
 }

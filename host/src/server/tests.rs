@@ -221,6 +221,32 @@ async fn alerts_silences_and_acks_through_the_router() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A silence that cannot be saved was answered 400, as if the client had
+/// sent it wrong; it is the host's failure, and says so.
+#[tokio::test]
+async fn a_silence_that_cannot_be_saved_is_a_server_error_not_a_bad_request() {
+    let (app, _state, dir) = router();
+    std::fs::create_dir(dir.path().join("silences.json")).expect("a directory in the way");
+    let silence = r#"{"matchers": [{"name": "component", "value": "db"}],
+        "endsAt": 4102444800000, "comment": "maintenance"}"#;
+    let (status, body) = call(&app, "POST", "/api/v1/silences", silence).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/v1/silences",
+        r#"{"matchers": [], "endsAt": 1, "comment": "c"}"#,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a malformed silence is still the client's: {body}"
+    );
+    let (_, listed) = call(&app, "GET", "/api/v1/silences", "").await;
+    assert_eq!(listed["silences"], serde_json::json!([]));
+}
+
 #[tokio::test]
 async fn status_endpoints_answer_with_their_shapes() {
     let (app, _state, _dir) = router();
