@@ -279,7 +279,7 @@ fn parse_labels(map: Map<String, Value>) -> Result<Labels, String> {
             }
         }
     }
-    Labels::try_from_pairs(pairs)
+    Labels::try_from_pairs(pairs).map_err(|e| e.to_string())
 }
 
 fn json_type(v: &Value) -> &'static str {

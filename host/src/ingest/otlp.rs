@@ -420,6 +420,7 @@ impl MetricContext<'_> {
             labels.insert(name.to_owned(), (String::new(), value));
         }
         Labels::try_from_pairs(labels.into_iter().map(|(name, (_, value))| (name, value)))
+            .map_err(|e| e.to_string())
     }
 
     fn timestamp(&self, time_unix_nano: u64) -> Result<i64, String> {

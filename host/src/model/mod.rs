@@ -12,4 +12,4 @@ pub use alert::{Acknowledgement, Alert, AlertStatus, Severity};
 pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
 pub use metric::{MetricKind, MetricNameError, canonical_metric_name};
 pub use registry::{MetricInfo, REGISTRY, known_unit, lookup as registered_metric};
-pub use sample::{Labels, Sample, SeriesKey};
+pub use sample::{LabelError, Labels, Sample, SeriesKey};

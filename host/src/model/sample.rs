@@ -28,13 +28,13 @@ impl Labels {
     /// Builds labels, checking names, values and count.
     pub fn try_from_pairs(
         pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LabelError> {
         let mut map = BTreeMap::new();
         for (name, value) in pairs {
             validate_label(&name, &value)?;
             map.insert(name, value);
             if map.len() > MAX_LABELS {
-                return Err(format!("more than {MAX_LABELS} labels"));
+                return Err(LabelError::TooMany);
             }
         }
         Ok(Self(map))
@@ -79,21 +79,32 @@ impl fmt::Display for Labels {
     }
 }
 
-fn validate_label(name: &str, value: &str) -> Result<(), String> {
+/// Why a set of labels was refused; the message names the label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    #[error(
+        "label name {0:?} is invalid; use 1 to {MAX_LABEL_NAME_LEN} letters, digits or `_`, not starting with a digit"
+    )]
+    BadName(String),
+    #[error("label `{name}` has a value of {len} bytes; at most {MAX_LABEL_VALUE_LEN} are allowed")]
+    ValueTooLong { name: String, len: usize },
+    #[error("more than {MAX_LABELS} labels")]
+    TooMany,
+}
+
+fn validate_label(name: &str, value: &str) -> Result<(), LabelError> {
     let valid_name = !name.is_empty()
         && name.len() <= MAX_LABEL_NAME_LEN
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid_name {
-        return Err(format!(
-            "label name {name:?} is invalid; use 1 to {MAX_LABEL_NAME_LEN} letters, digits or `_`, not starting with a digit"
-        ));
+        return Err(LabelError::BadName(name.to_owned()));
     }
     if value.len() > MAX_LABEL_VALUE_LEN {
-        return Err(format!(
-            "label `{name}` has a value of {} bytes; at most {MAX_LABEL_VALUE_LEN} are allowed",
-            value.len()
-        ));
+        return Err(LabelError::ValueTooLong {
+            name: name.to_owned(),
+            len: value.len(),
+        });
     }
     Ok(())
 }

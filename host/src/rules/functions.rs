@@ -174,7 +174,7 @@ fn raise(
                 .try_cast::<Map>()
                 .ok_or_else(|| runtime_error("alert option `labels` must be a map".into()))?;
             Labels::try_from_pairs(map.into_iter().map(|(k, v)| (k.to_string(), v.to_string())))
-                .map_err(runtime_error)?
+                .map_err(|e| runtime_error(e.to_string()))?
         }
     };
     let component = opt_string(&options, "component")?.unwrap_or_else(|| {

@@ -46,7 +46,7 @@ fn selector(text: Option<&str>) -> Result<Labels, ApiError> {
             })
             .collect::<Result<_, _>>()?
     };
-    Labels::try_from_pairs(pairs).map_err(bad)
+    Labels::try_from_pairs(pairs).map_err(|e| bad(e.to_string()))
 }
 
 #[derive(Deserialize)]
