@@ -81,20 +81,13 @@ pub fn encode(points: &[(i64, Value)]) -> Vec<u8> {
     assert!(!points.is_empty() && points.len() <= MAX_CHUNK_POINTS);
     let mut out = vec![VERSION_PCO, 0];
     varint::put(&mut out, points.len() as u64);
-    let doubles: Vec<f64> = points
-        .iter()
-        .filter_map(|p| match p.1 {
-            Value::Double(v) => Some(v),
-            Value::Scaled(_) => None,
-        })
-        .collect();
-    let integers: Vec<i64> = points
-        .iter()
-        .filter_map(|p| match p.1 {
-            Value::Scaled(i) => Some(i),
-            Value::Double(_) => None,
-        })
-        .collect();
+    let (mut integers, mut doubles) = (Vec::new(), Vec::new());
+    for &(_, value) in points {
+        match value {
+            Value::Scaled(i) => integers.push(i),
+            Value::Double(v) => doubles.push(v),
+        }
+    }
     out[1] = match (integers.is_empty(), doubles.is_empty()) {
         (_, true) => ALL_INTEGERS,
         (true, false) => ALL_DOUBLES,
