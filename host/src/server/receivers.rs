@@ -13,8 +13,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::MAX_BODY_BYTES;
-use super::error::ApiError;
-use super::error::body_or_error;
+use super::error::{ApiError, body_or_error};
 use crate::app::AppState;
 use crate::ingest::{
     CODE_INTERNAL, CODE_INVALID_ARGUMENT, DecompressError, OtlpBatch, OtlpEncoding, OtlpError,
