@@ -5,11 +5,13 @@
 mod alert;
 mod bottleneck;
 mod metric;
+mod notification;
 mod registry;
 mod sample;
 
 pub use alert::{Acknowledgement, Alert, AlertStatus, Severity};
 pub use bottleneck::{Bottleneck, BottleneckKind, BottleneckSeverity};
 pub use metric::{MetricKind, MetricNameError, canonical_metric_name};
+pub use notification::{DeliveryError, Notification, NotificationStatus};
 pub use registry::{MetricInfo, REGISTRY, known_unit, lookup as registered_metric};
 pub use sample::{LabelError, Labels, Sample, SeriesKey};

@@ -1,96 +1,207 @@
-//! Channel plugins: one instance per configured channel, delivering alerts.
+//! Channel plugins: one instance per configured channel, delivering
+//! notifications. A 0.2 plugin gets the whole group in one `deliver` and
+//! answers with a typed error; a 0.1 plugin gets one call per alert through
+//! the adapter, and its string errors count as transient.
 
 use super::PluginError;
-use super::bindings::channel::Channel;
-use super::bindings::types;
+use super::adapter_v1;
+use super::bindings::{v1, v2};
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
-use crate::model::{Alert, Severity};
+use crate::model::{Alert, DeliveryError, Notification, NotificationStatus, Severity};
 
 /// A channel plugin instance serving one `[[alerting.channels]]` entry.
 pub struct ChannelPlugin {
-    sandbox: Sandbox<Channel>,
+    sandbox: Boundary,
+}
+
+enum Boundary {
+    V2(Sandbox<v2::channel::Channel>),
+    V1(Sandbox<v1::channel::Channel>),
 }
 
 impl ChannelPlugin {
-    pub(super) fn new(sandbox: Sandbox<Channel>) -> Self {
-        Self { sandbox }
+    pub(super) fn v2(sandbox: Sandbox<v2::channel::Channel>) -> Self {
+        Self {
+            sandbox: Boundary::V2(sandbox),
+        }
+    }
+
+    pub(super) fn v1(sandbox: Sandbox<v1::channel::Channel>) -> Self {
+        Self {
+            sandbox: Boundary::V1(sandbox),
+        }
     }
 
     /// The plugin's name.
     pub fn plugin(&self) -> &str {
-        self.sandbox.name()
+        match &self.sandbox {
+            Boundary::V2(s) => s.name(),
+            Boundary::V1(s) => s.name(),
+        }
     }
 
     /// Instantiates now (see [`Sandbox::prepare`]).
     pub async fn prepare(&mut self) -> Result<(), PluginError> {
-        self.sandbox.prepare().await
+        match &mut self.sandbox {
+            Boundary::V2(s) => s.prepare().await,
+            Boundary::V1(s) => s.prepare().await,
+        }
+    }
+
+    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        match &mut self.sandbox {
+            Boundary::V2(s) => s.validate_config().await,
+            Boundary::V1(s) => s.validate_config().await,
+        }
     }
 
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
-        self.sandbox.stats()
+        match &self.sandbox {
+            Boundary::V2(s) => s.stats(),
+            Boundary::V1(s) => s.stats(),
+        }
     }
 
-    /// Delivers one alert notification.
-    pub async fn deliver(&mut self, alert: &Alert) -> Result<(), PluginError> {
-        let wit_alert = to_wit(alert);
-        let outcome = self
-            .sandbox
-            .call(move |bindings, store| {
-                Box::pin(async move {
-                    bindings
-                        .perfwatch_plugin_channel_api()
-                        .call_deliver(store, &wit_alert)
-                        .await
-                })
-            })
-            .await;
-        match outcome {
-            CallOutcome::Done(()) => Ok(()),
-            CallOutcome::Failed(error) => Err(error),
-            CallOutcome::Skipped => Err(PluginError::BackingOff {
-                plugin: self.plugin().to_owned(),
-            }),
+    /// Delivers one notification. A plugin that traps, times out or is
+    /// backing off is a transient failure: a fresh instance may succeed.
+    pub async fn deliver(&mut self, notification: &Notification) -> Result<(), DeliveryError> {
+        match &mut self.sandbox {
+            Boundary::V2(sandbox) => {
+                let wit = notification_to_wit(notification);
+                let outcome = sandbox
+                    .call(move |bindings, store| {
+                        Box::pin(async move {
+                            let answer = bindings
+                                .perfwatch_plugin0_2_0_channel_api()
+                                .call_deliver(store, &wit)
+                                .await?;
+                            Ok(Ok(answer))
+                        })
+                    })
+                    .await;
+                match outcome {
+                    CallOutcome::Done(answer) => answer.map_err(delivery_error),
+                    CallOutcome::Failed(error) => Err(DeliveryError::Transient(error.to_string())),
+                    CallOutcome::Skipped => Err(backing_off(sandbox.name())),
+                }
+            }
+            Boundary::V1(sandbox) => {
+                for alert in &notification.alerts {
+                    let wit = adapter_v1::alert(&alert_to_wit(alert, &notification.external_url));
+                    let outcome = sandbox
+                        .call(move |bindings, store| {
+                            Box::pin(async move {
+                                bindings
+                                    .perfwatch_plugin0_1_0_channel_api()
+                                    .call_deliver(store, &wit)
+                                    .await
+                            })
+                        })
+                        .await;
+                    match outcome {
+                        CallOutcome::Done(()) => {}
+                        CallOutcome::Failed(error) => {
+                            return Err(DeliveryError::Transient(error.to_string()));
+                        }
+                        CallOutcome::Skipped => return Err(backing_off(sandbox.name())),
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
 
-/// The WIT form of an alert.
-pub(super) fn to_wit(alert: &Alert) -> types::Alert {
-    types::Alert {
+fn backing_off(plugin: &str) -> DeliveryError {
+    DeliveryError::Transient(
+        PluginError::BackingOff {
+            plugin: plugin.to_owned(),
+        }
+        .to_string(),
+    )
+}
+
+/// The plugin's answer in the host's terms. Its text may quote the URL it
+/// called; only the origin is kept.
+fn delivery_error(error: v2::types::DeliveryError) -> DeliveryError {
+    let cut = |text: String| super::redact::urls(&text).into_owned();
+    match error {
+        v2::types::DeliveryError::Permanent(reason) => DeliveryError::Permanent(cut(reason)),
+        v2::types::DeliveryError::Transient(reason) => DeliveryError::Transient(cut(reason)),
+        v2::types::DeliveryError::RetryAfter(r) => DeliveryError::RetryAfter {
+            after_ms: u64::from(r.after_ms),
+            reason: cut(r.reason),
+        },
+    }
+}
+
+fn labels_to_wit<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<v2::types::Label> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| v2::types::Label {
+            key: k.to_owned(),
+            value: v.to_owned(),
+        })
+        .collect()
+}
+
+fn status_to_wit(firing: bool) -> v2::types::AlertStatus {
+    if firing {
+        v2::types::AlertStatus::Firing
+    } else {
+        v2::types::AlertStatus::Resolved
+    }
+}
+
+/// The WIT form of a notification.
+fn notification_to_wit(n: &Notification) -> v2::types::Notification {
+    let pairs =
+        |v: &[(String, String)]| labels_to_wit(v.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    v2::types::Notification {
+        receiver: n.receiver.clone(),
+        status: status_to_wit(n.status == NotificationStatus::Firing),
+        group_key: n.group_key.clone(),
+        group_labels: pairs(&n.group_labels),
+        common_labels: pairs(&n.common_labels),
+        common_annotations: pairs(&n.common_annotations),
+        external_url: n.external_url.clone(),
+        alerts: n
+            .alerts
+            .iter()
+            .map(|a| alert_to_wit(a, &n.external_url))
+            .collect(),
+    }
+}
+
+/// The WIT form of an alert; `external_url` is the base of its link.
+pub(super) fn alert_to_wit(alert: &Alert, external_url: &str) -> v2::types::Alert {
+    let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+    v2::types::Alert {
         id: alert.id.clone(),
         rule: alert.rule.clone(),
         severity: match alert.severity {
-            Severity::Warning => types::Severity::Warning,
-            Severity::Critical => types::Severity::Critical,
+            Severity::Warning => v2::types::Severity::Warning,
+            Severity::Critical => v2::types::Severity::Critical,
         },
-        status: if alert.resolved {
-            types::AlertStatus::Resolved
-        } else {
-            types::AlertStatus::Firing
-        },
+        status: status_to_wit(!alert.resolved),
         metric: alert.metric.clone(),
-        value: if alert.value.is_finite() {
-            alert.value
-        } else {
-            0.0
-        },
-        threshold: if alert.threshold.is_finite() {
-            alert.threshold
-        } else {
-            0.0
-        },
+        value: finite(alert.value),
+        threshold: finite(alert.threshold),
         message: alert.message.clone(),
         component: alert.component.clone(),
-        labels: alert
-            .labels
-            .iter()
-            .map(|(k, v)| types::Label {
-                key: k.to_owned(),
-                value: v.to_owned(),
-            })
-            .collect(),
-        timestamp_ms: alert.resolved_at.unwrap_or(alert.timestamp),
+        labels: labels_to_wit(alert.labels.iter()),
+        annotations: labels_to_wit(
+            alert
+                .annotations()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
+        starts_at_ms: alert.timestamp,
+        ends_at_ms: alert.resolved_at,
+        fingerprint: alert.fingerprint(),
+        generator_url: alert.generator_url(external_url),
     }
 }

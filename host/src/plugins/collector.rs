@@ -1,9 +1,11 @@
 //! Collector plugins: `collect()` once per tick, samples validated on the
-//! way in.
+//! way in. A 0.2 collection's readings were checked when their series were
+//! declared (`series.rs`); its full samples, and a 0.1 plugin's, are
+//! checked one by one.
 
 use super::PluginError;
-use super::bindings::collector::Collector;
-use super::bindings::types;
+use super::adapter_v1;
+use super::bindings::{v1, v2};
 use super::limits::MAX_SAMPLES_PER_CALL;
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
@@ -11,7 +13,21 @@ use crate::model::{Labels, MetricKind, Sample, canonical_metric_name, known_unit
 
 /// A loaded collector.
 pub struct CollectorPlugin {
-    sandbox: Sandbox<Collector>,
+    sandbox: Boundary,
+}
+
+/// The plugin's package version: the current world, or the deprecated one
+/// through the adapter.
+enum Boundary {
+    V2(Sandbox<v2::collector::Collector>),
+    V1(Sandbox<v1::collector::Collector>),
+}
+
+/// What a call returned, before the host's checks: readings already
+/// resolved to samples, and the samples named in full.
+struct Collected {
+    readings: Vec<Result<Sample, String>>,
+    samples: Vec<v2::types::Sample>,
 }
 
 /// What one tick's call produced.
@@ -25,38 +41,84 @@ pub struct CollectOutcome {
 }
 
 impl CollectorPlugin {
-    pub(super) fn new(sandbox: Sandbox<Collector>) -> Self {
-        Self { sandbox }
+    pub(super) fn v2(sandbox: Sandbox<v2::collector::Collector>) -> Self {
+        Self {
+            sandbox: Boundary::V2(sandbox),
+        }
+    }
+
+    pub(super) fn v1(sandbox: Sandbox<v1::collector::Collector>) -> Self {
+        Self {
+            sandbox: Boundary::V1(sandbox),
+        }
     }
 
     /// The plugin's name.
     pub fn name(&self) -> &str {
-        self.sandbox.name()
+        match &self.sandbox {
+            Boundary::V2(s) => s.name(),
+            Boundary::V1(s) => s.name(),
+        }
     }
 
     /// Instantiates now (see [`Sandbox::prepare`]).
     pub async fn prepare(&mut self) -> Result<(), PluginError> {
-        self.sandbox.prepare().await
+        match &mut self.sandbox {
+            Boundary::V2(s) => s.prepare().await,
+            Boundary::V1(s) => s.prepare().await,
+        }
+    }
+
+    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        match &mut self.sandbox {
+            Boundary::V2(s) => s.validate_config().await,
+            Boundary::V1(s) => s.validate_config().await,
+        }
     }
 
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
-        self.sandbox.stats()
+        match &self.sandbox {
+            Boundary::V2(s) => s.stats(),
+            Boundary::V1(s) => s.stats(),
+        }
     }
 
     /// Calls `collect()` once, unless the plugin is backing off after a
     /// crash. `tick_ms` stamps samples that carry no timestamp.
     pub async fn collect(&mut self, tick_ms: i64) -> CollectOutcome {
-        let outcome = self
-            .sandbox
-            .call(|bindings, store| {
-                Box::pin(
-                    bindings
-                        .perfwatch_plugin_collector_api()
-                        .call_collect(store),
-                )
-            })
-            .await;
+        let outcome = match &mut self.sandbox {
+            Boundary::V2(sandbox) => {
+                sandbox
+                    .call(move |bindings, store| {
+                        Box::pin(async move {
+                            let collection = bindings
+                                .perfwatch_plugin0_2_0_collector_api()
+                                .call_collect(&mut *store)
+                                .await?;
+                            Ok(collection.map(|c| resolve(store.data(), c, tick_ms)))
+                        })
+                    })
+                    .await
+            }
+            Boundary::V1(sandbox) => {
+                sandbox
+                    .call(|bindings, store| {
+                        Box::pin(async move {
+                            let samples = bindings
+                                .perfwatch_plugin0_1_0_collector_api()
+                                .call_collect(store)
+                                .await?;
+                            Ok(samples.map(|samples| Collected {
+                                readings: Vec::new(),
+                                samples: samples.into_iter().map(adapter_v1::sample).collect(),
+                            }))
+                        })
+                    })
+                    .await
+            }
+        };
         match outcome {
             CallOutcome::Skipped => CollectOutcome {
                 samples: Vec::new(),
@@ -75,7 +137,7 @@ impl CollectorPlugin {
                     error: None,
                 },
                 Err(error) => {
-                    self.sandbox.record_invalid_output(&error);
+                    self.record_invalid_output(&error);
                     CollectOutcome {
                         samples: Vec::new(),
                         called: true,
@@ -88,30 +150,56 @@ impl CollectorPlugin {
 
     /// Validates and converts the plugin's samples; invalid ones are
     /// dropped with a warning, the rest kept.
-    fn convert(
-        &self,
-        samples: Vec<types::Sample>,
-        tick_ms: i64,
-    ) -> Result<Vec<Sample>, PluginError> {
-        if samples.len() > MAX_SAMPLES_PER_CALL {
+    fn convert(&mut self, collected: Collected, tick_ms: i64) -> Result<Vec<Sample>, PluginError> {
+        let count = collected.readings.len() + collected.samples.len();
+        if count > MAX_SAMPLES_PER_CALL {
             return Err(PluginError::TooManySamples {
                 plugin: self.name().to_owned(),
-                count: samples.len(),
+                count,
                 max: MAX_SAMPLES_PER_CALL,
             });
         }
-        let mut out = Vec::with_capacity(samples.len());
-        for s in samples {
-            match convert_sample(s, tick_ms) {
+        let mut out = Vec::with_capacity(count);
+        let converted = collected
+            .samples
+            .into_iter()
+            .map(|s| convert_sample(s, tick_ms));
+        for result in collected.readings.into_iter().chain(converted) {
+            match result {
                 Ok(sample) => out.push(sample),
                 Err(reason) => tracing::warn!(plugin = self.name(), "dropped a sample: {reason}"),
             }
         }
         Ok(out)
     }
+
+    fn record_invalid_output(&mut self, error: &PluginError) {
+        match &mut self.sandbox {
+            Boundary::V2(s) => s.record_invalid_output(error),
+            Boundary::V1(s) => s.record_invalid_output(error),
+        }
+    }
 }
 
-fn convert_sample(s: types::Sample, tick_ms: i64) -> Result<Sample, String> {
+/// Readings turned into samples through the instance's declared series,
+/// while the store (and its series table) is at hand.
+fn resolve(
+    state: &super::state::PluginState,
+    collection: v2::collector::exports::perfwatch::plugin0_2_0::collector_api::Collection,
+    tick_ms: i64,
+) -> Collected {
+    let at = collection.timestamp_ms.unwrap_or(tick_ms);
+    Collected {
+        readings: collection
+            .readings
+            .iter()
+            .map(|r| state.series.sample(r.series, r.value, at))
+            .collect(),
+        samples: collection.samples,
+    }
+}
+
+fn convert_sample(s: v2::types::Sample, tick_ms: i64) -> Result<Sample, String> {
     let metric = canonical_metric_name(&s.metric).map_err(|e| e.to_string())?;
     if !s.value.is_finite() {
         return Err(format!("`{metric}` has the non-finite value {}", s.value));
@@ -128,8 +216,8 @@ fn convert_sample(s: types::Sample, tick_ms: i64) -> Result<Sample, String> {
         value: s.value,
         unit,
         kind: match s.kind {
-            types::MetricKind::Gauge => MetricKind::Gauge,
-            types::MetricKind::Counter => MetricKind::Counter,
+            v2::types::MetricKind::Gauge => MetricKind::Gauge,
+            v2::types::MetricKind::Counter => MetricKind::Counter,
         },
         labels,
         timestamp_ms: s.timestamp_ms.unwrap_or(tick_ms),

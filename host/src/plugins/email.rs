@@ -10,7 +10,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::bindings::email::Message as EmailMessage;
+use super::bindings::v2::email::Message as EmailMessage;
+use super::bindings::v2::types::DeliveryError;
 use super::redact;
 use crate::config::{EmailSettings, REDACTED, SmtpTls};
 
@@ -90,18 +91,23 @@ impl Mailer {
         text
     }
 
+    /// Sends `message`. What the relay refuses for good (a 5xx reply, a
+    /// malformed message) is permanent; a 4xx reply, a lost connection or
+    /// the deadline is transient.
     pub(super) async fn send(
         &self,
         message: EmailMessage,
         deadline: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeliveryError> {
         if message.subject.len() > MAX_SUBJECT_BYTES || message.subject.contains(['\r', '\n']) {
-            return Err(format!(
+            return Err(DeliveryError::Permanent(format!(
                 "the subject must be one line of at most {MAX_SUBJECT_BYTES} bytes"
-            ));
+            )));
         }
         if message.text.len() + message.html.as_ref().map_or(0, String::len) > MAX_BODY_BYTES {
-            return Err(format!("the body is larger than {MAX_BODY_BYTES} bytes"));
+            return Err(DeliveryError::Permanent(format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes"
+            )));
         }
         let builder = Message::builder()
             .from(self.from.clone())
@@ -111,15 +117,21 @@ impl Mailer {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(message.text, html)),
             None => builder.body(message.text),
         }
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        .map_err(|e| DeliveryError::Permanent(format!("cannot build the message: {e}")))?;
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, self.transport.send(email)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!(
-                "the SMTP relay refused the message: {}",
-                self.describe(&e)
+            Ok(Err(e)) => {
+                let text = format!("the SMTP relay refused the message: {}", self.describe(&e));
+                Err(if e.is_permanent() {
+                    DeliveryError::Permanent(text)
+                } else {
+                    DeliveryError::Transient(text)
+                })
+            }
+            Err(_) => Err(DeliveryError::Transient(
+                "the SMTP relay did not answer before the call's deadline".to_owned(),
             )),
-            Err(_) => Err("the SMTP relay did not answer before the call's deadline".to_owned()),
         }
     }
 }
@@ -187,6 +199,10 @@ mod tests {
             .send(message, Instant::now() + Duration::from_secs(10))
             .await
             .expect_err("the relay refuses the login");
+        // 535 is a 5xx reply: trying again with the same login cannot help.
+        let DeliveryError::Permanent(error) = error else {
+            panic!("a refused login is permanent: {error:?}");
+        };
         assert!(!error.contains(SECRET), "a credential leaked: {error}");
         // Still says what went wrong, in the relay's words.
         assert!(error.contains("535"), "{error}");

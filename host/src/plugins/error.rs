@@ -55,6 +55,12 @@ pub enum PluginError {
     Trap { plugin: String, detail: String },
     #[error("plugin `{plugin}` reported an error: {message}")]
     Reported { plugin: String, message: String },
+    #[error("plugin `{plugin}` refuses its config: {}", problems.join("; "))]
+    ConfigRefused {
+        plugin: String,
+        /// One line per problem: key, what is wrong, what is expected.
+        problems: Vec<String>,
+    },
     #[error("plugin `{plugin}` is backing off after crashing and was not called")]
     BackingOff { plugin: String },
     #[error("plugin `{plugin}` returned {count} samples; at most {max} are accepted per call")]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::redirect;
 
-use super::bindings::http::{Error as HttpError, Header, Request, Response};
+use super::bindings::v2::http::{Error as HttpError, Header, Request, Response};
 use super::grants::HttpGrant;
 use super::redact;
 

@@ -1,10 +1,12 @@
-//! The host side of the WIT imports, one `Host` impl per interface:
-//! `host` (log, clock, own config) here, and thin shims for `http` and
-//! `email` that hand the call to the plugin's granted client (`http.rs`,
-//! `email.rs`). The clients know nothing of `PluginState`, so the state
-//! that holds them and the impls that use it do not depend on each other.
+//! The host side of the 0.2 WIT imports, one `Host` impl per interface:
+//! `host` (log, clock, own config) here, `series` over the instance's
+//! `DeclaredSeries`, and thin shims for `http` and `email` that hand the
+//! call to the plugin's granted client (`http.rs`, `email.rs`). The clients
+//! know nothing of `PluginState`, so the state that holds them and the impls
+//! that use it do not depend on each other. The 0.1 imports are served by
+//! `adapter_v1.rs` through these.
 
-use super::bindings::{email, host, http, types};
+use super::bindings::v2::{email, host, http, series, types};
 use super::redact;
 use super::state::PluginState;
 
@@ -46,6 +48,12 @@ impl host::Host for PluginState {
 
 impl types::Host for PluginState {}
 
+impl series::Host for PluginState {
+    fn declare(&mut self, description: types::SeriesDescription) -> Result<u32, String> {
+        self.series.declare(description)
+    }
+}
+
 impl http::Host for PluginState {
     async fn send(&mut self, request: http::Request) -> Result<http::Response, http::Error> {
         let result = self.grants.http.send(request, self.deadline).await;
@@ -59,14 +67,14 @@ impl http::Host for PluginState {
 }
 
 impl email::Host for PluginState {
-    async fn send(&mut self, message: email::Message) -> Result<(), String> {
+    async fn send(&mut self, message: email::Message) -> Result<(), types::DeliveryError> {
         match &self.grants.email {
             Some(mailer) => mailer.clone().send(message, self.deadline).await,
-            None => Err(format!(
+            None => Err(types::DeliveryError::Permanent(format!(
                 "plugin `{}` may not send email; grant it with `allow_email = true` in its [[plugins]] entry \
                  and use it for an email channel",
                 self.name
-            )),
+            ))),
         }
     }
 }

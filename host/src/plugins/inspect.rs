@@ -7,7 +7,9 @@ use std::time::Instant;
 use serde::Serialize;
 use wasmtime::component::Component;
 
-use super::sandbox::{CallOutcome, Sandbox};
+use super::bindings::{v1, v2};
+use super::kind::WitVersion;
+use super::sandbox::Sandbox;
 use super::state::Grants;
 use super::{PluginError, PluginKind, PluginRuntime, grants, http, kind, unconfigured};
 use crate::config::Config;
@@ -77,11 +79,14 @@ pub async fn inspect(path: &Path, config: &Config) -> Result<Inspection, PluginE
             plugin_config.limits.call_timeout_ms, plugin_config.limits.memory_mib
         ),
     ];
-    let smoke_call = smoke_call(&runtime, &component, kind, plugin_config).await;
+    let smoke_call = smoke_call(&runtime, &component, kind, wit_version, plugin_config).await;
     Ok(Inspection {
         name,
         kind,
-        wit_version,
+        wit_version: match wit_version {
+            WitVersion::V2 => super::WIT_VERSION.to_owned(),
+            WitVersion::V1 => format!("{} (deprecated)", super::WIT_VERSION_DEPRECATED),
+        },
         imports,
         grants,
         configured: entry.is_some(),
@@ -95,6 +100,7 @@ async fn smoke_call(
     runtime: &PluginRuntime,
     component: &Component,
     kind: PluginKind,
+    version: WitVersion,
     config: super::PluginConfig,
 ) -> String {
     let grants = Grants {
@@ -103,42 +109,54 @@ async fn smoke_call(
     };
     let json = config.config_json();
     let started = Instant::now();
-    let outcome = match kind {
-        PluginKind::Collector => {
-            let mut sandbox: Sandbox<super::bindings::collector::Collector> =
-                match Sandbox::new(runtime, component, config, json, grants) {
-                    Ok(s) => s,
-                    Err(e) => return e.to_string(),
-                };
-            let call = sandbox
-                .call(|b, store| Box::pin(b.perfwatch_plugin_collector_api().call_collect(store)))
-                .await;
-            describe(call, |samples| {
-                format!("collect() returned {} samples", samples.len())
-            })
-        }
-        PluginKind::Exporter => {
-            let mut plugin = match Sandbox::new(runtime, component, config, json, grants) {
-                Ok(s) => super::ExporterPlugin::new(s),
+    let outcome = match (kind, version) {
+        (PluginKind::Collector, _) => {
+            let mut plugin = match version {
+                WitVersion::V2 => Sandbox::<v2::collector::Collector>::new(
+                    runtime, component, config, json, grants,
+                )
+                .map(super::CollectorPlugin::v2),
+                WitVersion::V1 => Sandbox::<v1::collector::Collector>::new(
+                    runtime, component, config, json, grants,
+                )
+                .map(super::CollectorPlugin::v1),
+            };
+            let plugin = match &mut plugin {
+                Ok(p) => p,
                 Err(e) => return e.to_string(),
             };
-            let empty = super::ExportData {
-                start_ms: 0,
-                end_ms: 1,
-                series: Vec::new(),
-                alerts: Vec::new(),
-                bottlenecks: Vec::new(),
+            let outcome = plugin.collect(crate::clock::now_ms()).await;
+            match outcome.error {
+                Some(e) => format!("failed: {e}"),
+                None => format!("collect() returned {} samples", outcome.samples.len()),
+            }
+        }
+        (PluginKind::Exporter, _) => {
+            let plugin = match version {
+                WitVersion::V2 => {
+                    Sandbox::<v2::exporter::Exporter>::new(runtime, component, config, json, grants)
+                        .map(super::ExporterPlugin::v2)
+                }
+                WitVersion::V1 => {
+                    Sandbox::<v1::exporter::Exporter>::new(runtime, component, config, json, grants)
+                        .map(super::ExporterPlugin::v1)
+                }
             };
-            match plugin.export(empty).await {
-                Ok(a) => format!(
-                    "export() rendered {} bytes of {}",
-                    a.bytes.len(),
-                    a.media_type
+            let mut plugin = match plugin {
+                Ok(p) => p,
+                Err(e) => return e.to_string(),
+            };
+            match empty_export(&mut plugin).await {
+                Ok((bytes, kind)) => format!(
+                    "an empty export rendered {bytes} bytes of {}",
+                    kind.media_type
                 ),
                 Err(e) => format!("failed: {e}"),
             }
         }
-        PluginKind::Channel => return "not called: a call would deliver a notification".to_owned(),
+        (PluginKind::Channel, _) => {
+            return "not called: a call would deliver a notification".to_owned();
+        }
     };
     format!(
         "{outcome} in {:.1} ms",
@@ -146,10 +164,20 @@ async fn smoke_call(
     )
 }
 
-fn describe<T>(outcome: CallOutcome<T>, done: impl FnOnce(T) -> String) -> String {
-    match outcome {
-        CallOutcome::Done(v) => done(v),
-        CallOutcome::Failed(e) => format!("failed: {e}"),
-        CallOutcome::Skipped => "skipped".to_owned(),
-    }
+/// An export of nothing, begun and finished: the bytes written and the type.
+async fn empty_export(
+    plugin: &mut super::ExporterPlugin,
+) -> Result<(usize, super::DocumentType), PluginError> {
+    let document = plugin
+        .begin(super::ExportInfo {
+            start_ms: 0,
+            end_ms: 1,
+            series_count: 0,
+            alert_count: 0,
+            bottleneck_count: 0,
+            options: "{}".to_owned(),
+        })
+        .await?;
+    let (bytes, kind) = document.finish().await?;
+    Ok((bytes.len(), kind))
 }

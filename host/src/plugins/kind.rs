@@ -9,8 +9,19 @@ use super::PluginError;
 /// The WIT package plugins are built against.
 pub const WIT_PACKAGE: &str = "perfwatch:plugin";
 /// The package version this host serves. Components built against any
-/// 0.1.x link (wasmtime resolves semver-compatible names).
-pub const WIT_VERSION: &str = "0.1.0";
+/// 0.2.x link (wasmtime resolves semver-compatible names).
+pub const WIT_VERSION: &str = "0.2.0";
+/// The deprecated version still served, through `adapter_v1.rs`.
+pub const WIT_VERSION_DEPRECATED: &str = "0.1.0";
+
+/// Which package version a component was built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WitVersion {
+    /// 0.1.x, served by the adapter.
+    V1,
+    /// 0.2.x, the current one.
+    V2,
+}
 
 /// The three plugin worlds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -39,7 +50,7 @@ impl PluginKind {
     /// is what keeps, say, an exporter from making network calls.
     fn allowed_imports(self) -> &'static [&'static str] {
         match self {
-            PluginKind::Collector => &["types", "host", "http"],
+            PluginKind::Collector => &["types", "host", "http", "series"],
             PluginKind::Channel => &["types", "host", "http", "email"],
             PluginKind::Exporter => &["types", "host"],
         }
@@ -60,7 +71,7 @@ pub fn detect(
     engine: &Engine,
     component: &Component,
     plugin: &str,
-) -> Result<(PluginKind, String), PluginError> {
+) -> Result<(PluginKind, WitVersion), PluginError> {
     let ty = component.component_type();
     for (name, _) in ty.exports(engine) {
         let Some(rest) = name
@@ -73,7 +84,7 @@ pub fn detect(
         let Some(kind) = PluginKind::from_interface(interface) else {
             continue;
         };
-        if !compatible(version) {
+        let Some(wit_version) = served(version) else {
             return Err(PluginError::Incompatible {
                 plugin: plugin.to_owned(),
                 found: if version.is_empty() {
@@ -83,7 +94,7 @@ pub fn detect(
                 },
                 serves: WIT_VERSION,
             });
-        }
+        };
         for (import, _) in ty.imports(engine) {
             let Some(rest) = import
                 .strip_prefix(WIT_PACKAGE)
@@ -100,7 +111,7 @@ pub fn detect(
                 });
             }
         }
-        return Ok((kind, version.to_owned()));
+        return Ok((kind, wit_version));
     }
     Err(PluginError::UnknownWorld {
         plugin: plugin.to_owned(),
@@ -108,10 +119,19 @@ pub fn detect(
 }
 
 /// For 0.x versions, semver compatibility means the same minor version.
-fn compatible(version: &str) -> bool {
-    let mut parts = version.split('.');
-    let ours: Vec<&str> = WIT_VERSION.split('.').collect();
-    parts.next() == Some(ours[0]) && parts.next() == Some(ours[1])
+fn served(version: &str) -> Option<WitVersion> {
+    let same_minor = |ours: &str| {
+        let mut parts = version.split('.');
+        let mut ours = ours.split('.');
+        parts.next() == ours.next() && parts.next() == ours.next() && ours.next().is_some()
+    };
+    if same_minor(WIT_VERSION) {
+        Some(WitVersion::V2)
+    } else if same_minor(WIT_VERSION_DEPRECATED) {
+        Some(WitVersion::V1)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -119,11 +139,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_same_minor_version_is_compatible() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("1.1.0"));
-        assert!(!compatible(""));
+    fn the_current_and_the_deprecated_minor_versions_are_served() {
+        assert_eq!(served("0.2.0"), Some(WitVersion::V2));
+        assert_eq!(served("0.2.9"), Some(WitVersion::V2));
+        assert_eq!(served("0.1.0"), Some(WitVersion::V1));
+        assert_eq!(served("0.1.7"), Some(WitVersion::V1));
+        assert_eq!(served("0.3.0"), None);
+        assert_eq!(served("1.2.0"), None);
+        assert_eq!(served("0"), None);
+        assert_eq!(served(""), None);
     }
 }

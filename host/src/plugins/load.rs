@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use wasmtime::component::Component;
 
+use super::bindings::{v1, v2};
 use super::cache::{ComponentCache, Origin};
+use super::kind::{WIT_VERSION, WitVersion};
 use super::sandbox::{Sandbox, World};
 use super::{
     ChannelPlugin, CollectorPlugin, ExporterPlugin, PluginError, PluginKind, PluginRuntime, email,
@@ -52,6 +54,7 @@ pub struct Compiled {
     config: PluginConfig,
     component: Component,
     kind: PluginKind,
+    version: WitVersion,
     configured: bool,
 }
 
@@ -84,7 +87,7 @@ impl Loader {
 
     /// Loads every component in `plugins_dir` and every configured plugin.
     /// One bad component never stops the others from loading.
-    pub fn load_all(&self, config: &Config) -> LoadedPlugins {
+    pub async fn load_all(&self, config: &Config) -> LoadedPlugins {
         let mut loaded = LoadedPlugins::default();
         let mut names: Vec<String> = crate::dir::files_with_extension(&config.plugins_dir, "wasm")
             .iter()
@@ -97,7 +100,7 @@ impl Loader {
             match self.compile(config, &name) {
                 Ok(None) => {}
                 Ok(Some(compiled)) => {
-                    let instances = self.instances(&compiled, config);
+                    let instances = self.instances(&compiled, config).await;
                     loaded.collectors.extend(instances.collector);
                     loaded.exporters.extend(instances.exporter);
                     loaded.channels.extend(instances.channels);
@@ -161,17 +164,27 @@ impl Loader {
             Origin::Compiled => "compiled now",
         };
         tracing::info!(plugin = name, source, "component ready");
-        let (kind, _version) = kind::detect(&self.runtime.engine, &component, name)?;
+        let (kind, version) = kind::detect(&self.runtime.engine, &component, name)?;
+        if version == WitVersion::V1 {
+            tracing::warn!(
+                plugin = name,
+                "built against perfwatch:plugin@0.1, which is deprecated: it runs through an adapter \
+                 (one deliver call per alert, exports buffered whole); rebuild it with perfwatch-sdk \
+                 for perfwatch:plugin@{WIT_VERSION}"
+            );
+        }
         Ok(Some(Compiled {
             config: plugin_config,
             component,
             kind,
+            version,
             configured: entry.is_some(),
         }))
     }
 
-    /// The instances `compiled` gets under `config`.
-    pub fn instances(&self, compiled: &Compiled, config: &Config) -> Instances {
+    /// The instances `compiled` gets under `config`, each of whose config
+    /// the plugin accepted (an instance it refuses is an error instead).
+    pub async fn instances(&self, compiled: &Compiled, config: &Config) -> Instances {
         let mut out = Instances::default();
         let grants = || state::Grants {
             http: http::HttpClient::new(grants::HttpGrant::new(
@@ -189,14 +202,38 @@ impl Loader {
                 ));
             }
             PluginKind::Collector => {
-                match self.sandbox(compiled, compiled.config.config_json(), grants()) {
-                    Ok(s) => out.collector = Some(CollectorPlugin::new(s)),
+                let json = compiled.config.config_json();
+                let plugin = match compiled.version {
+                    WitVersion::V2 => self
+                        .sandbox::<v2::collector::Collector>(compiled, json, grants())
+                        .map(CollectorPlugin::v2),
+                    WitVersion::V1 => self
+                        .sandbox::<v1::collector::Collector>(compiled, json, grants())
+                        .map(CollectorPlugin::v1),
+                };
+                match plugin {
+                    Ok(mut p) => match p.validate_config().await {
+                        Ok(_) => out.collector = Some(p),
+                        Err(e) => out.errors.push(e.to_string()),
+                    },
                     Err(e) => out.errors.push(e.to_string()),
                 }
             }
             PluginKind::Exporter => {
-                match self.sandbox(compiled, compiled.config.config_json(), grants()) {
-                    Ok(s) => out.exporter = Some(ExporterPlugin::new(s)),
+                let json = compiled.config.config_json();
+                let plugin = match compiled.version {
+                    WitVersion::V2 => self
+                        .sandbox::<v2::exporter::Exporter>(compiled, json, grants())
+                        .map(ExporterPlugin::v2),
+                    WitVersion::V1 => self
+                        .sandbox::<v1::exporter::Exporter>(compiled, json, grants())
+                        .map(ExporterPlugin::v1),
+                };
+                match plugin {
+                    Ok(mut p) => match p.validate_config().await {
+                        Ok(_) => out.exporter = Some(p),
+                        Err(e) => out.errors.push(e.to_string()),
+                    },
                     Err(e) => out.errors.push(e.to_string()),
                 }
             }
@@ -205,9 +242,18 @@ impl Loader {
                     if channel.settings.kind().as_str() != compiled.config.name {
                         continue;
                     }
-                    match self.channel_instance(compiled, channel) {
-                        Ok(plugin) => out.channels.push((channel.clone(), plugin)),
-                        Err(e) => out.errors.push(e),
+                    let mut plugin = match self.channel_instance(compiled, channel) {
+                        Ok(plugin) => plugin,
+                        Err(e) => {
+                            out.errors.push(e);
+                            continue;
+                        }
+                    };
+                    match plugin.validate_config().await {
+                        Ok(_) => out.channels.push((channel.clone(), plugin)),
+                        Err(e) => out
+                            .errors
+                            .push(format!("channel {} cannot deliver: {e}", channel.name)),
                     }
                 }
             }
@@ -264,15 +310,15 @@ impl Loader {
         };
         let json =
             serde_json::to_string(&channel.plugin_config).expect("TOML tables serialise as JSON");
-        let sandbox = Sandbox::new(
-            &self.runtime,
-            &compiled.component,
-            compiled.config.clone(),
-            json,
-            grants,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(ChannelPlugin::new(sandbox))
+        let plugin = match compiled.version {
+            WitVersion::V2 => self
+                .sandbox::<v2::channel::Channel>(compiled, json, grants)
+                .map(ChannelPlugin::v2),
+            WitVersion::V1 => self
+                .sandbox::<v1::channel::Channel>(compiled, json, grants)
+                .map(ChannelPlugin::v1),
+        };
+        plugin.map_err(|e| e.to_string())
     }
 }
 

@@ -7,6 +7,7 @@
 //! (see `state.rs`), and no URL leaves this module with more than its
 //! origin: errors and plugin output pass through `redact.rs`.
 
+mod adapter_v1;
 mod bindings;
 mod cache;
 mod channel;
@@ -24,6 +25,7 @@ mod load;
 mod output;
 mod redact;
 mod sandbox;
+mod series;
 mod state;
 mod supervisor;
 mod worlds;
@@ -38,9 +40,9 @@ pub use cache::{ComponentCache, Origin as CacheOrigin};
 pub use channel::ChannelPlugin;
 pub use collector::{CollectOutcome, CollectorPlugin};
 pub use error::PluginError;
-pub use exporter::{Artifact, ExportData, ExporterPlugin};
+pub use exporter::{Document, DocumentType, ExportInfo, ExporterPlugin, SeriesChunk};
 pub use inspect::{Inspection, inspect};
-pub use kind::{PluginKind, WIT_PACKAGE, WIT_VERSION};
+pub use kind::{PluginKind, WIT_PACKAGE, WIT_VERSION, WIT_VERSION_DEPRECATED};
 pub use limits::{EPOCH_TICK_MS, MAX_SAMPLES_PER_CALL};
 pub use load::{Instances, LoadedPlugins, Loader};
 pub use supervisor::{PluginStats, PluginStatus};
@@ -64,9 +66,12 @@ impl PluginRuntime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        // types, host and http, shared by every world; email for channels.
-        bindings::collector::Collector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        bindings::email::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        // types, host, http and series, shared by every world; email for
+        // channels; the same again at 0.1, served by the adapter.
+        bindings::v2::collector::Collector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::v2::email::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::v1::collector::Collector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::v1::email::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use wasmtime::Store;
 use wasmtime::component::Component;
 
+use super::bindings::v2::configurable::Configurable;
 use super::redact;
 use super::state::{Grants, PluginState};
 use super::supervisor::{PluginStats, Supervisor};
@@ -39,6 +40,7 @@ pub struct Sandbox<W: World> {
     config_json: Arc<str>,
     grants: Grants,
     pre: W::Pre,
+    component: Component,
     runtime: PluginRuntime,
     live: Option<(Store<PluginState>, W)>,
     supervisor: Supervisor,
@@ -75,6 +77,7 @@ impl<W: World> Sandbox<W> {
             config_json: config_json.into(),
             grants,
             pre,
+            component: component.clone(),
             runtime: runtime.clone(),
             live: None,
             supervisor: Supervisor::new(),
@@ -124,6 +127,70 @@ impl<W: World> Sandbox<W> {
                     .record_failure(elapsed, &error, Instant::now());
                 CallOutcome::Failed(error)
             }
+        }
+    }
+
+    /// Asks the plugin whether it accepts its config (the optional 0.2
+    /// `config-api`), on an instance of its own that is dropped afterwards.
+    /// The keys it calls secret on success; a component without the export
+    /// accepts anything and names none.
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        let engine = &self.runtime.engine;
+        let exported = self
+            .component
+            .component_type()
+            .exports(engine)
+            .any(|(name, _)| {
+                name.strip_prefix("perfwatch:plugin/config-api@")
+                    .is_some_and(|v| v.starts_with("0.2."))
+            });
+        if !exported {
+            return Ok(Vec::new());
+        }
+        let mut checker = Sandbox::<Configurable>::new(
+            &self.runtime,
+            &self.component,
+            self.config.clone(),
+            self.config_json.to_string(),
+            self.grants.clone(),
+        )?;
+        let json = self.config_json.to_string();
+        let outcome = checker
+            .call(move |bindings, store| {
+                Box::pin(async move {
+                    let answer = bindings
+                        .perfwatch_plugin0_2_0_config_api()
+                        .call_validate_config(store, &json)
+                        .await?;
+                    Ok(Ok(answer))
+                })
+            })
+            .await;
+        match outcome {
+            CallOutcome::Done(Ok(info)) => Ok(info.secret_keys),
+            CallOutcome::Done(Err(errors)) => Err(PluginError::ConfigRefused {
+                plugin: self.name.to_string(),
+                problems: errors
+                    .into_iter()
+                    .map(|e| {
+                        let key = if e.key.is_empty() {
+                            "the config".to_owned()
+                        } else {
+                            format!("`{}`", e.key)
+                        };
+                        let problem = redact::urls(&e.problem).into_owned();
+                        if e.expected.is_empty() {
+                            format!("{key}: {problem}")
+                        } else {
+                            format!("{key}: {problem} (expected {})", e.expected)
+                        }
+                    })
+                    .collect(),
+            }),
+            CallOutcome::Failed(error) => Err(error),
+            CallOutcome::Skipped => Err(PluginError::BackingOff {
+                plugin: self.name.to_string(),
+            }),
         }
     }
 

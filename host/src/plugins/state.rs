@@ -12,6 +12,7 @@ use super::email::Mailer;
 use super::http::HttpClient;
 use super::limits::MemoryCap;
 use super::output::{LogOutput, Stream};
+use super::series::DeclaredSeries;
 use crate::config::PluginConfig;
 
 /// Everything a plugin instance was granted, fixed when it is loaded.
@@ -36,6 +37,8 @@ pub struct PluginState {
     pub memory: MemoryCap,
     /// Capabilities beyond WASI.
     pub grants: Grants,
+    /// Series the instance declared (collectors only).
+    pub series: DeclaredSeries,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -71,6 +74,7 @@ impl PluginState {
             config_json,
             deadline: Instant::now(),
             grants,
+            series: DeclaredSeries::default(),
             wasi: wasi.build(),
             table: ResourceTable::new(),
         })

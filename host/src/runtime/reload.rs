@@ -161,7 +161,7 @@ impl Reloader {
     async fn reload_plugin(&mut self, name: &str) {
         match self.loader.compile(&self.config, name) {
             Ok(Some(compiled)) => {
-                let mut instances = self.loader.instances(&compiled, &self.config);
+                let mut instances = self.loader.instances(&compiled, &self.config).await;
                 match prepare(&mut instances).await {
                     Ok(()) => {
                         self.install(name, instances);

@@ -85,7 +85,7 @@ pub async fn start(
         .context("cannot start the plugin engine")?;
     runtime.spawn_epoch_ticker();
     let loader = Loader::new(&runtime, &config);
-    let loaded = loader.load_all(&config);
+    let loaded = loader.load_all(&config).await;
     for error in &loaded.errors {
         tracing::warn!("{error}");
     }
@@ -221,7 +221,25 @@ struct ReportingChannel {
 impl AlertSink for ReportingChannel {
     fn deliver<'a>(&'a mut self, alert: &'a Alert) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let result = self.plugin.deliver(alert).await.map_err(|e| e.to_string());
+            let notification = crate::model::Notification {
+                receiver: self.channel.clone(),
+                status: if alert.resolved {
+                    crate::model::NotificationStatus::Resolved
+                } else {
+                    crate::model::NotificationStatus::Firing
+                },
+                group_key: alert.id.clone(),
+                group_labels: Vec::new(),
+                common_labels: Vec::new(),
+                common_annotations: Vec::new(),
+                external_url: String::new(),
+                alerts: vec![alert.clone()],
+            };
+            let result = self
+                .plugin
+                .deliver(&notification)
+                .await
+                .map_err(|e| e.to_string());
             self.views.update(PluginView {
                 name: self.plugin.plugin().to_owned(),
                 kind: PluginKind::Channel,

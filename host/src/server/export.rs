@@ -1,6 +1,7 @@
 //! `POST /api/v1/export?format=json&start=MS&end=MS`: renders the stored
 //! range with the exporter plugin named by `format` and writes the file
-//! into `export_path`. The plugin returns bytes; only the host writes files.
+//! into `export_path`. The plugin returns bytes in pieces; only the host
+//! writes files.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::params::{Params, epoch_ms, time_range};
 use crate::app::AppState;
-use crate::plugins::ExportData;
-use crate::store::{MAX_QUERY_POINTS, StoreError};
+use std::path::{Path, PathBuf};
+
+use crate::plugins::{ExportInfo, SeriesChunk};
 
 /// Default range: the last 24 hours.
 const DEFAULT_EXPORT_SPAN_MS: i64 = 86_400_000;
@@ -46,21 +48,14 @@ pub async fn export(
     let now = crate::clock::now_ms();
     let (start, end) = time_range(params.start, params.end, DEFAULT_EXPORT_SPAN_MS)?;
 
-    let mut series = Vec::new();
-    let mut points = 0;
-    for metric in state.store.metrics().await? {
-        for s in state.store.query(&metric, start, end).await?.series {
-            points += s.points.len();
-            if points > MAX_QUERY_POINTS {
-                return Err(StoreError::TooManyPoints {
-                    points,
-                    max: MAX_QUERY_POINTS,
-                }
-                .into());
-            }
-            series.push((metric.clone(), s));
-        }
-    }
+    let metrics = state.store.metrics().await?;
+    let series_count = state
+        .store
+        .series(None)
+        .await?
+        .iter()
+        .filter(|s| metrics.contains(&s.metric))
+        .count();
     let alerts = {
         let engine = state.alerts.lock().expect("alerts lock");
         let mut alerts = engine.firing();
@@ -68,7 +63,6 @@ pub async fn export(
         alerts.retain(|a| a.timestamp < end && a.resolved_at.is_none_or(|r| r >= start));
         alerts
     };
-
     let bottlenecks = {
         let tracker = state.bottlenecks.lock().expect("bottlenecks lock");
         let mut list = tracker.current();
@@ -76,6 +70,7 @@ pub async fn export(
         list.retain(|b| b.timestamp < end && b.last_seen >= start);
         list
     };
+
     let mut exporters = state.exporters.lock().await;
     let names: Vec<String> = exporters.iter().map(|e| e.name().to_owned()).collect();
     let exporter = exporters
@@ -91,19 +86,65 @@ pub async fn export(
                 }
             ))
         })?;
-    let artifact = exporter
-        .export(ExportData {
+    let unavailable = |e: crate::plugins::PluginError| ApiError::Unavailable(e.to_string());
+    let mut document = exporter
+        .begin(ExportInfo {
             start_ms: start,
             end_ms: end,
-            series,
-            alerts,
-            bottlenecks,
+            series_count: u32::try_from(series_count).unwrap_or(u32::MAX),
+            alert_count: u32::try_from(alerts.len()).unwrap_or(u32::MAX),
+            bottleneck_count: u32::try_from(bottlenecks.len()).unwrap_or(u32::MAX),
+            options: "{}".to_owned(),
         })
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(unavailable)?;
+
+    let dir = &state.config.export_path;
+    tokio::fs::create_dir_all(dir).await.map_err(|e| {
+        ApiError::Internal(format!("cannot create export_path {}: {e}", dir.display()))
+    })?;
+    // Written under a temporary name and renamed at the end, so a failed
+    // export leaves no half file behind.
+    let partial =
+        PartialFile::create(dir.join(format!(".export-{}.partial", file_stamp(now)))).await?;
+    let mut file = partial.writer().await?;
+    let mut points = 0;
+    let mut bytes = 0;
+    // One metric at a time: memory holds one metric's range, never all of it.
+    for metric in metrics {
+        let batch: Vec<SeriesChunk> = state
+            .store
+            .query(&metric, start, end)
+            .await?
+            .series
+            .into_iter()
+            .map(|s| SeriesChunk {
+                metric: metric.clone(),
+                unit: s.unit,
+                labels: s.labels,
+                continued: false,
+                points: s.points,
+            })
+            .collect();
+        points += batch.iter().map(|s| s.points.len()).sum::<usize>();
+        let rendered = document.write_series(batch).await.map_err(unavailable)?;
+        bytes += write(&mut file, &rendered).await?;
+    }
+    let rendered = document
+        .write_alerts(&alerts, &format!("http://{}", state.config.listen_addr()))
+        .await
+        .map_err(unavailable)?;
+    bytes += write(&mut file, &rendered).await?;
+    let rendered = document
+        .write_bottlenecks(&bottlenecks)
+        .await
+        .map_err(unavailable)?;
+    bytes += write(&mut file, &rendered).await?;
+    let (rendered, kind) = document.finish().await.map_err(unavailable)?;
+    bytes += write(&mut file, &rendered).await?;
     drop(exporters);
 
-    let extension: String = artifact
+    let extension: String = kind
         .extension
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -114,26 +155,77 @@ pub async fn export(
     } else {
         extension
     };
-    let dir = &state.config.export_path;
-    let file = dir.join(format!(
+    let path = dir.join(format!(
         "performance-metrics-{}.{extension}",
         file_stamp(now)
     ));
-    let bytes = artifact.bytes.len();
-    tokio::fs::create_dir_all(dir).await.map_err(|e| {
-        ApiError::Internal(format!("cannot create export_path {}: {e}", dir.display()))
-    })?;
-    tokio::fs::write(&file, &artifact.bytes)
-        .await
-        .map_err(|e| ApiError::Internal(format!("cannot write {}: {e}", file.display())))?;
+    partial.finish(file, &path).await?;
     Ok(Json(ExportAnswer {
         success: true,
         format,
-        file_path: file,
+        file_path: path,
         file_size: bytes,
-        media_type: artifact.media_type,
+        media_type: kind.media_type,
         record_count: points,
     }))
+}
+
+async fn write(
+    file: &mut tokio::io::BufWriter<tokio::fs::File>,
+    bytes: &[u8],
+) -> Result<usize, ApiError> {
+    use tokio::io::AsyncWriteExt;
+    file.write_all(bytes)
+        .await
+        .map_err(|e| ApiError::Internal(format!("cannot write the export: {e}")))?;
+    Ok(bytes.len())
+}
+
+/// An export file being written: removed when dropped unfinished.
+struct PartialFile {
+    path: Option<PathBuf>,
+}
+
+impl PartialFile {
+    async fn create(path: PathBuf) -> Result<Self, ApiError> {
+        Ok(Self { path: Some(path) })
+    }
+
+    async fn writer(&self) -> Result<tokio::io::BufWriter<tokio::fs::File>, ApiError> {
+        let path = self.path.as_ref().expect("unfinished");
+        let file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot create {}: {e}", path.display())))?;
+        Ok(tokio::io::BufWriter::new(file))
+    }
+
+    /// Flushes, syncs and renames the file to `to`.
+    async fn finish(
+        mut self,
+        mut file: tokio::io::BufWriter<tokio::fs::File>,
+        to: &Path,
+    ) -> Result<(), ApiError> {
+        use tokio::io::AsyncWriteExt;
+        let from = self.path.take().expect("unfinished");
+        let failed =
+            |e: std::io::Error| ApiError::Internal(format!("cannot write {}: {e}", to.display()));
+        file.flush().await.map_err(failed)?;
+        file.get_ref().sync_all().await.map_err(failed)?;
+        drop(file);
+        if let Err(e) = tokio::fs::rename(&from, to).await {
+            let _ = std::fs::remove_file(&from);
+            return Err(failed(e));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// `2026-11-26T22-40-49-123Z`: the original's ISO timestamp with `:` and
