@@ -121,6 +121,7 @@ pub async fn run() -> anyhow::Result<String> {
     for _ in 0..200 {
         let mut plugin = loader
             .instances(&compiled, &config)
+            .await
             .collector
             .context("a collector")?;
         let started = Instant::now();
@@ -133,6 +134,7 @@ pub async fn run() -> anyhow::Result<String> {
     // own work for 100 samples without a plugin.
     let mut plugin = loader
         .instances(&compiled, &config)
+        .await
         .collector
         .context("a collector")?;
     let call = time_async(100, 5000, async || {

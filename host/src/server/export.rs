@@ -17,6 +17,12 @@ use crate::plugins::{ExportInfo, SeriesChunk};
 /// Default range: the last 24 hours.
 const DEFAULT_EXPORT_SPAN_MS: i64 = 86_400_000;
 
+/// One series is read in windows this long (21,600 points at 1 s).
+const EXPORT_WINDOW_MS: i64 = 6 * 3_600_000;
+
+/// Points handed to the exporter per `write-series` call, about.
+const EXPORT_BATCH_POINTS: usize = 65_536;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
@@ -48,14 +54,7 @@ pub async fn export(
     let now = crate::clock::now_ms();
     let (start, end) = time_range(params.start, params.end, DEFAULT_EXPORT_SPAN_MS)?;
 
-    let metrics = state.store.metrics().await?;
-    let series_count = state
-        .store
-        .series(None)
-        .await?
-        .iter()
-        .filter(|s| metrics.contains(&s.metric))
-        .count();
+    let series = state.store.series(None).await?;
     let alerts = {
         let engine = state.alerts.lock().expect("alerts lock");
         let mut alerts = engine.firing();
@@ -91,7 +90,7 @@ pub async fn export(
         .begin(ExportInfo {
             start_ms: start,
             end_ms: end,
-            series_count: u32::try_from(series_count).unwrap_or(u32::MAX),
+            series_count: u32::try_from(series.len()).unwrap_or(u32::MAX),
             alert_count: u32::try_from(alerts.len()).unwrap_or(u32::MAX),
             bottleneck_count: u32::try_from(bottlenecks.len()).unwrap_or(u32::MAX),
             options: "{}".to_owned(),
@@ -110,23 +109,44 @@ pub async fn export(
     let mut file = partial.writer().await?;
     let mut points = 0;
     let mut bytes = 0;
-    // One metric at a time: memory holds one metric's range, never all of it.
-    for metric in metrics {
-        let batch: Vec<SeriesChunk> = state
-            .store
-            .query(&metric, start, end)
-            .await?
-            .series
-            .into_iter()
-            .map(|s| SeriesChunk {
-                metric: metric.clone(),
-                unit: s.unit,
-                labels: s.labels,
-                continued: false,
-                points: s.points,
-            })
-            .collect();
-        points += batch.iter().map(|s| s.points.len()).sum::<usize>();
+    // One series and one window at a time, in batches of about
+    // EXPORT_BATCH_POINTS: memory holds a batch, never the range.
+    let mut batch: Vec<SeriesChunk> = Vec::new();
+    let mut batched = 0;
+    for info in series {
+        let mut from = start;
+        let mut continued = false;
+        while from < end {
+            let to = from.saturating_add(EXPORT_WINDOW_MS).min(end);
+            let read = state
+                .store
+                .query_series(&info.metric, info.labels.clone(), from, to)
+                .await?;
+            from = to;
+            let Some(read) = read.filter(|r| !r.points.is_empty()) else {
+                continue;
+            };
+            batched += read.points.len();
+            points += read.points.len();
+            batch.push(SeriesChunk {
+                metric: info.metric.clone(),
+                unit: read.unit,
+                labels: read.labels,
+                continued,
+                points: read.points,
+            });
+            continued = true;
+            if batched >= EXPORT_BATCH_POINTS {
+                let rendered = document
+                    .write_series(std::mem::take(&mut batch))
+                    .await
+                    .map_err(unavailable)?;
+                bytes += write(&mut file, &rendered).await?;
+                batched = 0;
+            }
+        }
+    }
+    if !batch.is_empty() {
         let rendered = document.write_series(batch).await.map_err(unavailable)?;
         bytes += write(&mut file, &rendered).await?;
     }

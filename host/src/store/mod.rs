@@ -125,6 +125,13 @@ enum Command {
         end_ms: i64,
         reply: oneshot::Sender<Result<QueryResult, StoreError>>,
     },
+    QuerySeries {
+        metric: String,
+        labels: Labels,
+        start_ms: i64,
+        end_ms: i64,
+        reply: oneshot::Sender<Result<Option<SeriesPoints>, StoreError>>,
+    },
     QueryRange(RangeQuery, oneshot::Sender<Result<RangeResult, StoreError>>),
     Latest {
         metric: String,
@@ -221,6 +228,26 @@ impl Store {
         let metric = metric.to_owned();
         self.request(|reply| Command::Query {
             metric,
+            start_ms,
+            end_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// Raw points of the series of `metric` labelled exactly `labels` in
+    /// `[start_ms, end_ms)`; `None` when there is none.
+    pub async fn query_series(
+        &self,
+        metric: &str,
+        labels: Labels,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Option<SeriesPoints>, StoreError> {
+        let metric = metric.to_owned();
+        self.request(|reply| Command::QuerySeries {
+            metric,
+            labels,
             start_ms,
             end_ms,
             reply,
@@ -416,6 +443,15 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
                 reply,
             } => {
                 let _ = reply.send(db.query(&metric, start_ms, end_ms));
+            }
+            Command::QuerySeries {
+                metric,
+                labels,
+                start_ms,
+                end_ms,
+                reply,
+            } => {
+                let _ = reply.send(db.query_series(&metric, &labels, start_ms, end_ms));
             }
             Command::QueryRange(query, reply) => {
                 let _ = reply.send(db.query_range(&query));

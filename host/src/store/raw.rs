@@ -1,5 +1,6 @@
-//! Raw reads: every point of a range, and every sample since a time (what
-//! primes the window). Both stage the archived chunks their range touches
+//! Raw reads: every point of a range, one series' points of a range (what
+//! an export streams), and every sample since a time (what primes the
+//! window). Both stage the archived chunks their range touches
 //! first (`archive.rs`), so they read closed days like any other.
 
 use duckdb::params;
@@ -32,6 +33,55 @@ impl Database {
             metric: metric.to_owned(),
             series,
         })
+    }
+
+    /// Raw points of the one series of `metric` labelled exactly `labels`
+    /// in `[start_ms, end_ms)`; `None` when there is no such series.
+    pub fn query_series(
+        &self,
+        metric: &str,
+        labels: &Labels,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Option<SeriesPoints>, StoreError> {
+        let Some((id, meta)) = self
+            .matching_series(metric, labels)
+            .into_iter()
+            .find(|(_, meta)| meta.labels == labels)
+        else {
+            return Ok(None);
+        };
+        let (unit, kind) = (meta.unit.to_owned(), meta.kind);
+        let ids = [id];
+        let archived = ArchiveRange {
+            series: Some(&ids),
+            start_ms,
+            end_ms,
+        };
+        let points = self.with_archive(archived, || {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT x.ts, {VALUE} FROM {RAW} x JOIN series s ON x.series_id = s.id
+                 WHERE x.series_id = ? AND x.ts >= ? AND x.ts < ? ORDER BY x.ts"
+            ))?;
+            let mut rows = stmt.query(params![id, start_ms, end_ms])?;
+            let mut points = Vec::new();
+            while let Some(row) = rows.next()? {
+                points.push((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?));
+                if points.len() > MAX_QUERY_POINTS {
+                    return Err(StoreError::TooManyPoints {
+                        points: points.len(),
+                        max: MAX_QUERY_POINTS,
+                    });
+                }
+            }
+            Ok(points)
+        })?;
+        Ok(Some(SeriesPoints {
+            labels: labels.clone(),
+            unit,
+            kind,
+            points,
+        }))
     }
 
     /// [`Database::query`]'s points, with the archive staged.

@@ -708,3 +708,54 @@ async fn query_range_over_the_whole_i64_range_is_refused_not_wrapped() {
         "the store thread still answers"
     );
 }
+
+#[tokio::test]
+async fn one_series_is_read_by_its_exact_labels_from_head_compact_and_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut batch = Vec::new();
+    for minute in 0..120 {
+        let ts = minute * 60_000;
+        batch.push(sample("app.load", minute as f64, ts, &[("host", "a")]));
+        batch.push(sample(
+            "app.load",
+            -1.0,
+            ts,
+            &[("host", "a"), ("core", "0")],
+        ));
+    }
+    store.append(batch).await.unwrap();
+    let only_a = Labels::try_from_pairs([("host".to_owned(), "a".to_owned())]).unwrap();
+    let read = |from, to| store.query_series("app.load", only_a.clone(), from, to);
+    let head = read(0, 3_600_000)
+        .await
+        .unwrap()
+        .expect("the series exists");
+    assert_eq!(
+        head.points.len(),
+        60,
+        "one series, not the one that includes its labels"
+    );
+    assert!(head.points.iter().all(|(_, v)| *v >= 0.0));
+    store.compact(3_600_000).await.unwrap();
+    store.merge(0, 86_400_000).await.unwrap();
+    let whole = read(0, 7_200_000).await.unwrap().unwrap();
+    assert_eq!(whole.points.len(), 120);
+    assert_eq!(whole.points[119], (119 * 60_000, 119.0));
+    assert!(
+        read(7_200_000, 9_000_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .points
+            .is_empty()
+    );
+    let nobody = Labels::try_from_pairs([("host".to_owned(), "b".to_owned())]).unwrap();
+    assert!(
+        store
+            .query_series("app.load", nobody, 0, 7_200_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
