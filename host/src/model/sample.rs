@@ -1,6 +1,7 @@
 //! One measurement, and the key that identifies the series it belongs to.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -15,9 +16,23 @@ pub const MAX_LABEL_NAME_LEN: usize = 100;
 pub const MAX_LABEL_VALUE_LEN: usize = 1024;
 
 /// Labels of a series, kept sorted so equal sets compare and hash equal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Labels(BTreeMap<String, String>);
+/// Immutable once built and shared: a clone (every sample of a declared
+/// series copies its labels) costs a reference count, not an allocation
+/// per label.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Labels(Arc<BTreeMap<String, String>>);
+
+impl Serialize for Labels {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(deserializer).map(|map| Self(Arc::new(map)))
+    }
+}
 
 impl Labels {
     /// No labels.
@@ -37,7 +52,7 @@ impl Labels {
                 return Err(LabelError::TooMany);
             }
         }
-        Ok(Self(map))
+        Ok(Self(Arc::new(map)))
     }
 
     /// Whether there are no labels.
