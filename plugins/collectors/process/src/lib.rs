@@ -33,7 +33,9 @@
 //! not reported. Only an unreadable `/proc` is an error.
 //!
 //! Each series is declared once per instance and reported as a reading; the
-//! handles of processes that are gone are forgotten at the next tick.
+//! handles of processes that are gone are forgotten at the next tick. Pids
+//! that come and go add up in the host's per-instance table of declared
+//! series; once it is full, new series are reported as samples.
 
 mod parse;
 
@@ -43,7 +45,8 @@ use std::sync::Mutex;
 
 use perfwatch_sdk::serde::Deserialize;
 use perfwatch_sdk::{
-    Collection, Collector, ConfigError, ConfigInfo, Handles, SeriesDescription, export_collector,
+    Collection, Collector, ConfigError, ConfigInfo, Handles, Sample, SeriesDescription,
+    export_collector,
 };
 
 use parse::Stat;
@@ -174,10 +177,18 @@ impl Collector for Process {
         let mut collection = Collection::new();
         let mut seen = BTreeSet::new();
         for Value { series, value } in values {
-            collection.reading(
-                SERIES.get_or_declare(series.clone(), || series.description())?,
-                value,
-            );
+            match SERIES.get_or_declare(series.clone(), || series.description()) {
+                Ok(handle) => {
+                    collection.reading(handle, value);
+                }
+                // The host caps the series one instance may declare, and
+                // pids that come and go add up over a long life: past the
+                // cap, values go as full samples rather than not at all.
+                Err(problem) => {
+                    perfwatch_sdk::debug!("{problem}; reporting {series:?} as a sample");
+                    collection.sample(series.sample(value));
+                }
+            }
             seen.insert(series);
         }
         SERIES.retain(|series| seen.contains(series));
@@ -209,6 +220,15 @@ impl Series {
         match self.pid {
             Some(pid) => description.label("pid", pid.to_string()),
             None => description,
+        }
+    }
+
+    /// The same series as a sample of `value`, for when it cannot be declared.
+    fn sample(&self, value: f64) -> Sample {
+        let description = self.description();
+        Sample {
+            labels: description.labels,
+            ..Sample::gauge(description.metric, value).unit(description.unit)
         }
     }
 }
@@ -672,6 +692,20 @@ mod tests {
                 "process.count{name=MainThread} 1 processes"
             ]
         );
+    }
+
+    #[test]
+    fn an_undeclared_series_is_the_same_sample() {
+        let series = Series {
+            metric: "process.threads",
+            unit: "threads",
+            name: "postgres".into(),
+            pid: Some(812),
+        };
+        let handle = series.description().declare().unwrap();
+        let mut collection = Collection::new();
+        collection.reading(handle, 4.0);
+        assert_eq!(collection.to_samples(), vec![series.sample(4.0)]);
     }
 
     #[test]
