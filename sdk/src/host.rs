@@ -7,10 +7,10 @@
 //! testable with plain `cargo test`.
 
 /// Importance of a log line, as the host's log understands it.
-pub use crate::bindings::collector::perfwatch::plugin::host::LogLevel;
+pub use crate::bindings::imports::perfwatch::plugin0_2_0::host::LogLevel;
 
 #[cfg(target_arch = "wasm32")]
-use crate::bindings::collector::perfwatch::plugin::host as imports;
+use crate::bindings::imports::perfwatch::plugin0_2_0::host as imports;
 
 /// Writes one line to the host log under the plugin's name.
 ///

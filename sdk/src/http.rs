@@ -18,14 +18,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// One header line, for example `content-type: application/json`.
-pub use crate::bindings::collector::perfwatch::plugin::http::Header;
+pub use crate::bindings::imports::perfwatch::plugin0_2_0::http::Header;
 /// A request to send; start one with [`Request::get`], [`Request::post`] or [`Request::new`].
-pub use crate::bindings::collector::perfwatch::plugin::http::Request;
+pub use crate::bindings::imports::perfwatch::plugin0_2_0::http::Request;
 /// What came back: status, headers, the whole body and how long it took.
-pub use crate::bindings::collector::perfwatch::plugin::http::Response;
+pub use crate::bindings::imports::perfwatch::plugin0_2_0::http::Response;
 
 #[cfg(target_arch = "wasm32")]
-use crate::bindings::collector::perfwatch::plugin::http as imports;
+use crate::bindings::imports::perfwatch::plugin0_2_0::http as imports;
 
 /// How much of a body [`Response::summary`] quotes: enough for an
 /// application's error sentence, not a whole HTML page.
@@ -73,8 +73,9 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Lets `?` turn an [`HttpError`] into the `String` errors that
-/// `collect`, `deliver` and `export` return.
+/// Lets `?` turn an [`HttpError`] into the `String` error `collect`
+/// returns; a channel's `deliver` gets a [`DeliveryError`](crate::DeliveryError)
+/// instead, which says whether to retry.
 impl From<HttpError> for String {
     fn from(error: HttpError) -> Self {
         error.to_string()

@@ -1,10 +1,15 @@
 //! `cargo xtask new-plugin <kind> <name>`: creates a plugin crate under `plugins/<kind>s/` that builds, runs and passes its test as generated.
 //!
-//! The templates follow the shipped plugins: a `//!` line saying what the
-//! crate owns, logic in a pure function with one native unit test, and the
-//! SDK as the only dependency. They are formatted as `cargo fmt` would
-//! format them for any accepted name, so a fresh crate passes the CI
-//! formatting check untouched; [`MAX_NAME_LEN`] is what makes that hold.
+//! The templates follow the shipped plugins and `perfwatch:plugin@0.2.0`:
+//! a `//!` line saying what the crate owns, a serde config type checked by
+//! `validate_config`, logic in pure functions with native unit tests, and
+//! the SDK as the only dependency. The collector declares its series once
+//! and returns readings; the channel sends the SDK's notification title
+//! and text and maps HTTP answers to `DeliveryError`s; the exporter streams
+//! its document, handling `continued` series entries. They are formatted as
+//! `cargo fmt` would format them for any accepted name, so a fresh crate
+//! passes the CI formatting check untouched; [`MAX_NAME_LEN`] is what makes
+//! that hold.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -230,9 +235,15 @@ const COLLECTOR: &str = r##"//! The {{name}} collector: reports `{{component}}.h
 //! ```
 //!
 //! - `value`: what `{{component}}.heartbeat` reports (default 1).
+//!
+//! The series is declared once per instance and reported as a reading,
+//! which costs the host far less than a sample named in full.
 
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{
+    Collection, Collector, ConfigError, ConfigInfo, Handles, SeriesDescription, SeriesHandle,
+    export_collector,
+};
 
 /// The one metric this collector reports.
 const METRIC: &str = "{{component}}.heartbeat";
@@ -250,70 +261,145 @@ fn default_value() -> f64 {
     1.0
 }
 
+/// The handle of the heartbeat series, declared on the first call of each
+/// instance (statics and handles both end with the instance).
+static SERIES: Handles<()> = Handles::new();
+
 struct {{Type}};
 
 impl Collector for {{Type}} {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         let options: Options = perfwatch_sdk::config()?;
-        Ok(samples(&options))
+        let heartbeat = SERIES.get_or_declare((), description)?;
+        Ok(collection(heartbeat, &options))
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config::<Options>(config, &[])
     }
 }
 
 export_collector!({{Type}});
 
+/// The heartbeat series.
+fn description() -> SeriesDescription {
+    SeriesDescription::gauge(METRIC).help("The configured value, every tick")
+}
+
 /// Everything one tick reports; a pure function, so tests need no host.
-fn samples(options: &Options) -> Vec<Sample> {
-    vec![Sample::gauge(METRIC, options.value)]
+fn collection(heartbeat: SeriesHandle, options: &Options) -> Collection {
+    let mut collection = Collection::new();
+    collection.reading(heartbeat, options.value);
+    collection
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{{Type}} as Plugin;
     use super::*;
+    use perfwatch_sdk::Sample;
 
     #[test]
     fn reports_the_configured_value_or_one() {
+        // Natively the SDK stands in for the host's `series.declare`.
+        let heartbeat = description().declare().unwrap();
         let configured: Options = perfwatch_sdk::parse_config(r#"{"value": 2.5}"#).unwrap();
-        assert_eq!(samples(&configured), vec![Sample::gauge(METRIC, 2.5)]);
+        let samples = collection(heartbeat, &configured).to_samples();
+        assert_eq!(samples, vec![Sample::gauge(METRIC, 2.5)]);
         let default: Options = perfwatch_sdk::parse_config("{}").unwrap();
-        assert_eq!(samples(&default), vec![Sample::gauge(METRIC, 1.0)]);
+        let samples = collection(heartbeat, &default).to_samples();
+        assert_eq!(samples, vec![Sample::gauge(METRIC, 1.0)]);
+    }
+
+    #[test]
+    fn config_mistakes_are_named() {
+        let error = ConfigError::new("value", r#"invalid type: string "high""#, "a number");
+        let mistake = Plugin::validate_config(r#"{"value": "high"}"#);
+        assert_eq!(mistake, Err(vec![error]));
+        assert_eq!(Plugin::validate_config("{}"), Ok(ConfigInfo::default()));
     }
 }
 "##;
 
-const CHANNEL: &str = r##"//! The {{name}} alert channel: prints each alert to stdout, which the host writes to its log, the starting point for a real delivery.
+const CHANNEL: &str = r##"//! The {{name}} alert channel: posts each notification's title and text as JSON to the `url` of its config, or prints them to stdout (the host log) without one; the starting point for a real delivery.
+//!
+//! # Config
+//!
+//! ```toml
+//! [[alerting.channels]]
+//! type = "{{name}}"
+//! config = { url = "https://hooks.example.com/T0/B0", max_bytes = 4000 }
+//! ```
+//!
+//! - `url`: where to POST `{"title": …, "text": …}`; a secret key, since a
+//!   webhook's URL is often its token. Without it, notifications go to
+//!   stdout, which the host writes to its log.
+//! - `max_bytes`: the longest text sent (default 4000); longer texts keep
+//!   whole alerts and say how many they left out.
 
-use perfwatch_sdk::{Alert, AlertStatus, Channel, export_channel};
+use perfwatch_sdk::http::Request;
+use perfwatch_sdk::serde::Deserialize;
+use perfwatch_sdk::serde_json::{Value, json};
+use perfwatch_sdk::{
+    Channel, ConfigError, ConfigInfo, DeliveryError, Notification, export_channel,
+};
+
+/// Config keys whose values the host must redact.
+const SECRET_KEYS: &[&str] = &["url"];
+
+/// The channel's `config` table.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(crate = "perfwatch_sdk::serde", deny_unknown_fields)]
+struct Options {
+    /// Where notifications are POSTed; stdout when absent.
+    #[serde(default)]
+    url: Option<String>,
+    /// The longest text sent, in bytes.
+    #[serde(default = "default_max_bytes")]
+    max_bytes: usize,
+}
+
+fn default_max_bytes() -> usize {
+    4_000
+}
 
 struct {{Type}};
 
 impl Channel for {{Type}} {
-    fn deliver(alert: Alert) -> Result<(), String> {
-        println!("{}", render(&alert));
-        Ok(())
+    fn deliver(notification: Notification) -> Result<(), DeliveryError> {
+        let options: Options = perfwatch_sdk::config().map_err(DeliveryError::permanent)?;
+        let message = message(&notification, options.max_bytes);
+        let Some(url) = options.url else {
+            println!("{}\n{}", message["title"], message["text"]);
+            return Ok(());
+        };
+        // A timeout or a 5xx is retried, a 4xx is not, a 429 waits.
+        let response = Request::post(url).json(&message)?.send()?;
+        DeliveryError::check_response(&response)
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config::<Options>(config, SECRET_KEYS)
     }
 }
 
 export_channel!({{Type}});
 
-/// The text delivered for `alert`; a pure function, so tests need no host.
-fn render(alert: &Alert) -> String {
-    let status = match alert.status {
-        AlertStatus::Firing => "firing",
-        AlertStatus::Resolved => "resolved",
-    };
-    format!(
-        "{status}: {} ({} = {})",
-        alert.message, alert.metric, alert.value
-    )
+/// What is sent for `notification`; a pure function, so tests need no host.
+fn message(notification: &Notification, max_bytes: usize) -> Value {
+    json!({
+        "title": notification.title(),
+        "text": notification.text_within(max_bytes),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{{Type}} as Plugin;
     use super::*;
-    use perfwatch_sdk::Severity;
+    use perfwatch_sdk::{Alert, AlertStatus, Label, Severity};
 
-    #[test]
-    fn renders_status_message_and_value() {
+    fn notification() -> Notification {
         let alert = Alert {
             id: "threshold:system.cpuUsage/{}@1700000000000".into(),
             rule: "threshold:system.cpuUsage".into(),
@@ -324,73 +410,217 @@ mod tests {
             threshold: 90.0,
             message: "CPU Usage: 97.5% (threshold: 90%)".into(),
             component: "system".into(),
-            labels: vec![],
-            timestamp_ms: 1_700_000_000_000,
+            labels: vec![Label::new("host", "web-1")],
+            annotations: vec![],
+            starts_at_ms: 1_700_000_000_000,
+            ends_at_ms: None,
+            fingerprint: "threshold:system.cpuUsage/{}".into(),
+            generator_url: String::new(),
         };
-        assert_eq!(
-            render(&alert),
-            "firing: CPU Usage: 97.5% (threshold: 90%) (system.cpuUsage = 97.5)"
-        );
+        Notification {
+            receiver: "ops".into(),
+            status: AlertStatus::Firing,
+            group_key: "{}".into(),
+            group_labels: vec![],
+            common_labels: vec![],
+            common_annotations: vec![],
+            external_url: String::new(),
+            alerts: vec![alert],
+        }
+    }
+
+    #[test]
+    fn sends_the_title_and_one_line_per_alert() {
+        let text = "[CRITICAL] firing: CPU Usage: 97.5% (threshold: 90%) \
+                    | system.cpuUsage = 97.5 (threshold 90) | host=\"web-1\"";
+        let title = "[FIRING:1] threshold:system.cpuUsage (system)";
+        let expected = json!({ "title": title, "text": text });
+        assert_eq!(message(&notification(), 4_000), expected);
+    }
+
+    #[test]
+    fn without_a_url_notifications_go_to_stdout() {
+        // Natively the config is `{}`.
+        assert_eq!(Plugin::deliver(notification()), Ok(()));
+    }
+
+    #[test]
+    fn the_url_is_a_secret() {
+        let config = r#"{"url": "https://hooks.example.com/T0"}"#;
+        let info = ConfigInfo::with_secret_keys(SECRET_KEYS);
+        assert_eq!(Plugin::validate_config(config), Ok(info));
+        assert!(Plugin::validate_config(r#"{"max_bytes": -1}"#).is_err());
     }
 }
 "##;
 
-const EXPORTER: &str = r##"//! The {{name}} exporter: renders a short plain-text summary of the exported range, the starting point for a real format.
+const EXPORTER: &str = r##"//! The {{name}} exporter: streams the exported series as CSV, one row per point, the starting point for a real format.
+//!
+//! # Config
+//!
+//! ```toml
+//! [[plugins]]
+//! name = "{{name}}"
+//! config = { header = true }
+//! ```
+//!
+//! - `header`: whether the first row names the columns (default true).
+//!
+//! Alerts and bottlenecks are not part of this format, so the writer keeps
+//! the SDK's default for them, which writes nothing.
 
-use perfwatch_sdk::{Artifact, ExportRequest, Exporter, export_exporter};
+use perfwatch_sdk::serde::Deserialize;
+use perfwatch_sdk::{
+    ConfigError, ConfigInfo, DocumentType, DocumentWriter, ExportInfo, Exporter, Series,
+    export_exporter,
+};
+
+/// The plugin's `config` table.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(crate = "perfwatch_sdk::serde", deny_unknown_fields)]
+struct Options {
+    /// Whether the first row names the columns.
+    #[serde(default = "default_header")]
+    header: bool,
+}
+
+fn default_header() -> bool {
+    true
+}
 
 struct {{Type}};
 
 impl Exporter for {{Type}} {
-    fn export(request: ExportRequest) -> Result<Artifact, String> {
-        Ok(Artifact {
-            extension: "txt".into(),
-            media_type: "text/plain; charset=utf-8".into(),
-            bytes: render(&request).into_bytes(),
-        })
+    type Document = Csv;
+
+    fn begin(_info: ExportInfo) -> Result<Csv, String> {
+        let options: Options = perfwatch_sdk::config()?;
+        Ok(Csv::new(&options))
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config::<Options>(config, &[])
     }
 }
 
 export_exporter!({{Type}});
 
-/// The document for `request`; a pure function, so tests need no host.
-fn render(request: &ExportRequest) -> String {
-    let mut text = format!("range {}..{} ms\n", request.start_ms, request.end_ms);
-    for series in &request.series {
-        text.push_str(&format!(
-            "{}: {} points\n",
-            series.metric,
-            series.values.len()
-        ));
+/// One CSV document being written. It keeps only what the next call
+/// needs, never the data: the host sends a range in batches.
+struct Csv {
+    /// The header row, until it is written.
+    header: Option<&'static str>,
+    /// `metric,labels,unit` of the open series: a long series arrives in
+    /// several entries, and only the first (`continued == false`) names it.
+    current: String,
+}
+
+impl Csv {
+    fn new(options: &Options) -> Self {
+        let header = "metric,labels,unit,timestamp_ms,value\n";
+        Self {
+            header: options.header.then_some(header),
+            current: String::new(),
+        }
     }
-    text.push_str(&format!("{} alerts\n", request.alerts.len()));
-    text
+}
+
+impl DocumentWriter for Csv {
+    fn document_type(&self) -> DocumentType {
+        DocumentType::new("csv", "text/csv")
+    }
+
+    fn write_series(&mut self, batch: Vec<Series>) -> Result<Vec<u8>, String> {
+        let mut out = self.header.take().unwrap_or_default().to_owned();
+        for entry in &batch {
+            if !entry.continued {
+                let labels: Vec<String> = entry
+                    .labels
+                    .iter()
+                    .map(|label| format!("{}={}", label.key, label.value))
+                    .collect();
+                let fields = [entry.metric.as_str(), &labels.join(";"), &entry.unit];
+                self.current = fields.map(field).join(",");
+            }
+            if entry.timestamps_ms.len() != entry.values.len() {
+                return Err(format!("series {} has uneven points", self.current));
+            }
+            for (timestamp, value) in entry.timestamps_ms.iter().zip(&entry.values) {
+                out.push_str(&format!("{},{timestamp},{value}\n", self.current));
+            }
+        }
+        Ok(out.into_bytes())
+    }
+
+    fn finish(&mut self) -> Result<Vec<u8>, String> {
+        // A range without series still gets its header row.
+        Ok(self.header.take().unwrap_or_default().as_bytes().to_vec())
+    }
+}
+
+/// Quotes a CSV field when it holds a separator, a quote or a line break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{{Type}} as Plugin;
     use super::*;
-    use perfwatch_sdk::Series;
+    use perfwatch_sdk::Label;
+
+    fn info() -> ExportInfo {
+        ExportInfo {
+            start_ms: 0,
+            end_ms: 3_000,
+            series_count: 1,
+            alert_count: 0,
+            bottleneck_count: 0,
+            options: "{}".into(),
+        }
+    }
+
+    fn entry(continued: bool, timestamp_ms: i64, value: f64) -> Series {
+        Series {
+            metric: "system.load1".into(),
+            unit: String::new(),
+            labels: vec![Label::new("host", "a,b")],
+            continued,
+            timestamps_ms: vec![timestamp_ms],
+            values: vec![value],
+        }
+    }
 
     #[test]
-    fn summarises_series_and_alerts() {
-        let request = ExportRequest {
-            start_ms: 0,
-            end_ms: 60_000,
-            series: vec![Series {
-                metric: "system.load1".into(),
-                unit: String::new(),
-                labels: vec![],
-                timestamps_ms: vec![0, 30_000],
-                values: vec![0.5, 0.75],
-            }],
-            alerts: vec![],
-            bottlenecks: vec![],
-        };
-        assert_eq!(
-            render(&request),
-            "range 0..60000 ms\nsystem.load1: 2 points\n0 alerts\n"
-        );
+    fn streams_rows_across_continued_entries() {
+        // Natively the config is `{}`: a header row.
+        let mut csv = Plugin::begin(info()).unwrap();
+        let mut bytes = csv.write_series(vec![entry(false, 1_000, 0.5)]).unwrap();
+        bytes.extend(csv.write_series(vec![entry(true, 2_000, 0.75)]).unwrap());
+        bytes.extend(csv.finish().unwrap());
+        let expected = "metric,labels,unit,timestamp_ms,value\n\
+                        system.load1,\"host=a,b\",,1000,0.5\n\
+                        system.load1,\"host=a,b\",,2000,0.75\n";
+        assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn an_empty_range_is_the_header_alone() {
+        let mut csv = Csv::new(&Options { header: true });
+        let header = b"metric,labels,unit,timestamp_ms,value\n";
+        assert_eq!(csv.finish().unwrap(), header);
+        let mut bare = Csv::new(&Options { header: false });
+        assert_eq!(bare.finish().unwrap(), b"");
+    }
+
+    #[test]
+    fn config_mistakes_are_named() {
+        assert!(Plugin::validate_config(r#"{"header": "yes"}"#).is_err());
+        assert_eq!(Plugin::validate_config("{}"), Ok(ConfigInfo::default()));
     }
 }
 "##;
@@ -449,16 +679,36 @@ mod tests {
     #[test]
     fn every_kind_fills_every_placeholder() {
         let root = ScratchRoot::new("kinds");
-        for (kind, type_line) in [
-            ("collector", "impl Collector for S3Collector {"),
-            ("channel", "impl Channel for S3Channel {"),
-            ("exporter", "impl Exporter for S3Exporter {"),
+        for (kind, type_line, helpers) in [
+            (
+                "collector",
+                "impl Collector for S3Collector {",
+                &["SERIES.get_or_declare(", "collection.reading("][..],
+            ),
+            (
+                "channel",
+                "impl Channel for S3Channel {",
+                &["notification.title()", "DeliveryError::check_response("],
+            ),
+            (
+                "exporter",
+                "impl Exporter for S3Exporter {",
+                &["impl DocumentWriter for Csv {", "entry.continued"],
+            ),
         ] {
             let dir = new_plugin(&root.0, kind, "s3").unwrap();
             let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
             assert!(manifest.contains(&format!("description = \"perfwatch {kind} s3\"")));
             let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap();
             assert!(lib.contains(type_line), "{lib}");
+            assert!(
+                lib.contains("perfwatch_sdk::validate_config::<Options>("),
+                "{lib}"
+            );
+            assert!(lib.contains("use super::S3"), "{lib}");
+            for helper in helpers {
+                assert!(lib.contains(helper), "{kind} uses {helper}: {lib}");
+            }
             assert!(!lib.contains("{{"), "{lib}");
             assert!(!manifest.contains("{{"), "{manifest}");
             fs::remove_dir_all(&dir).unwrap();

@@ -1,4 +1,4 @@
-//! The console alert channel: prints one line per alert notification to stdout, which the host captures into its log under the plugin's name.
+//! The console alert channel: prints one line per alert of each notification to stdout, which the host captures into its log under the plugin's name.
 //!
 //! # Config
 //!
@@ -12,12 +12,16 @@
 //! [WARNING] resolved  Disk Usage: 81% (threshold: 80%)  rule=threshold:system.diskUsage component=system
 //! ```
 //!
-//! Severity, status, the alert's own sentence, then where it came from;
-//! `labels=` only when the series has labels. Line breaks in the message
-//! are written as `\n`, so one alert is always one log line.
+//! One line per alert of the notification, in order: severity, status, the
+//! alert's own sentence, then where it came from; `labels=` only when the
+//! series has labels. Line breaks in the message are written as `\n`, so
+//! one alert is always one log line.
 
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Alert, AlertStatus, Channel, Severity, export_channel};
+use perfwatch_sdk::{
+    Alert, AlertStatus, Channel, ConfigError, ConfigInfo, DeliveryError, Notification, Severity,
+    export_channel,
+};
 
 /// The plugin's `config` table: empty, and typos in it are errors rather
 /// than options silently ignored.
@@ -28,12 +32,18 @@ struct Options {}
 struct Console;
 
 impl Channel for Console {
-    fn deliver(alert: Alert) -> Result<(), String> {
-        let _: Options = perfwatch_sdk::config()?;
-        // `println!` flushes at the newline, so the host sees the whole
-        // line before `deliver` returns.
-        println!("{}", render(&alert));
+    fn deliver(notification: Notification) -> Result<(), DeliveryError> {
+        let _: Options = perfwatch_sdk::config().map_err(DeliveryError::permanent)?;
+        // `println!` flushes at each newline, so the host sees every line
+        // before `deliver` returns.
+        for alert in &notification.alerts {
+            println!("{}", render(alert));
+        }
         Ok(())
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config::<Options>(config, &[])
     }
 }
 
@@ -89,7 +99,24 @@ mod tests {
             message: "Query Response Time: 2500 ms (threshold: 2000 ms)".into(),
             component: "queries".into(),
             labels: vec![Label::new("agent", "coder-1")],
-            timestamp_ms: 1_700_000_000_000,
+            annotations: vec![],
+            starts_at_ms: 1_700_000_000_000,
+            ends_at_ms: None,
+            fingerprint: "threshold:queries.avgResponseTime/{agent=\"coder-1\"}".into(),
+            generator_url: String::new(),
+        }
+    }
+
+    fn notification(alerts: Vec<Alert>) -> Notification {
+        Notification {
+            receiver: "console#0".into(),
+            status: AlertStatus::Firing,
+            group_key: "{}".into(),
+            group_labels: vec![],
+            common_labels: vec![],
+            common_annotations: vec![],
+            external_url: String::new(),
+            alerts,
         }
     }
 
@@ -152,18 +179,26 @@ mod tests {
 
     #[test]
     fn deliver_prints_and_succeeds() {
-        assert_eq!(Console::deliver(alert()), Ok(()));
+        assert_eq!(
+            Console::deliver(notification(vec![alert(), alert()])),
+            Ok(())
+        );
     }
 
     #[test]
     fn config_is_empty() {
         assert_eq!(perfwatch_sdk::parse_config("{}"), Ok(Options {}));
         assert_eq!(
-            perfwatch_sdk::parse_config::<Options>(r#"{"color": true}"#),
-            Err(
-                "invalid plugin config key `color`: unknown field `color`, there are no fields"
-                    .to_owned()
-            )
+            Console::validate_config(r#"{"color": true}"#),
+            Err(vec![ConfigError::new(
+                "color",
+                "unknown field `color`",
+                "no keys at all: the table takes none"
+            )])
+        );
+        assert_eq!(
+            Console::validate_config("{}"),
+            Ok(ConfigInfo::with_secret_keys(&[]))
         );
     }
 }

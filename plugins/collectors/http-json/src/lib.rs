@@ -19,8 +19,8 @@
 //! ```
 //!
 //! - `url`: the `http://` or `https://` endpoint, fetched with `GET` once per tick.
-//! - `headers`: extra request headers. The plugin config is not redacted
-//!   anywhere, so a token here is visible to whoever reads the config.
+//! - `headers`: extra request headers. Their values are secret keys
+//!   (`headers.*`), which the host redacts wherever it shows the config.
 //! - `timeout_ms`: request timeout; by default whatever is left of the
 //!   call's deadline (`limits.call_timeout_ms`, 1000 ms unless raised).
 //! - `metrics`: what to report. `path` is an RFC 9535 JSONPath query:
@@ -54,12 +54,14 @@ use std::sync::Mutex;
 use perfwatch_sdk::http::{self, Request, Response};
 use perfwatch_sdk::serde::Deserialize;
 use perfwatch_sdk::serde_json::Value;
-use perfwatch_sdk::{Collector, MetricKind, Sample, export_collector};
+use perfwatch_sdk::{
+    Collection, Collector, ConfigError, ConfigInfo, MetricKind, Sample, export_collector,
+};
 
 use path::JsonPath;
 
 /// The plugin's `config` table, as written.
-#[derive(Debug, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(crate = "perfwatch_sdk::serde", deny_unknown_fields)]
 struct RawOptions {
     /// Endpoint to `GET`.
@@ -75,7 +77,7 @@ struct RawOptions {
 }
 
 /// One `metrics` entry, as written.
-#[derive(Debug, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(crate = "perfwatch_sdk::serde", deny_unknown_fields)]
 struct RawMapping {
     /// Where the value is: JSONPath such as `$.agents.list[*].responseMs`,
@@ -129,23 +131,26 @@ struct Mapping {
 impl RawOptions {
     /// Checks what serde cannot: URL scheme, paths, names and the
     /// wildcard/labels pairing. Errors name the config key.
-    fn validate(self) -> Result<Options, String> {
+    fn validate(self) -> Result<Options, ConfigError> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(format!(
-                "invalid plugin config key `url`: {:?} is not an http:// or https:// URL",
-                self.url
+            return Err(ConfigError::new(
+                "url",
+                format!("{:?} is not an http:// or https:// URL", self.url),
+                "",
             ));
         }
         if self.metrics.is_empty() {
-            return Err(
-                "invalid plugin config key `metrics`: empty, so there is nothing to report"
-                    .to_owned(),
-            );
+            return Err(ConfigError::new(
+                "metrics",
+                "empty, so there is nothing to report",
+                "",
+            ));
         }
         let mut mappings = Vec::with_capacity(self.metrics.len());
         for (index, raw) in self.metrics.into_iter().enumerate() {
+            // The problems say what would be accepted, so no expected form.
             let at = |key: &str, problem: String| {
-                format!("invalid plugin config key `metrics[{index}].{key}`: {problem}")
+                ConfigError::new(format!("metrics[{index}].{key}"), problem, "")
             };
             let path =
                 JsonPath::parse(&raw.path).map_err(|problem| at("path", problem.to_string()))?;
@@ -276,7 +281,7 @@ static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 struct HttpJson;
 
 impl Collector for HttpJson {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         let raw: RawOptions = perfwatch_sdk::config()?;
         let options = raw.validate()?;
         let mut request = Request::get(options.url.as_str());
@@ -298,7 +303,14 @@ impl Collector for HttpJson {
                 perfwatch_sdk::debug!("{}", problem.describe());
             }
         }
-        Ok(samples)
+        // Which series exist depends on the document, so full samples.
+        Ok(samples.into())
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config_with::<RawOptions>(config, &["headers.*"], |raw| {
+            raw.clone().validate().err().into_iter().collect()
+        })
     }
 }
 
@@ -425,7 +437,7 @@ mod tests {
 
     fn options(metrics: &str) -> Result<Options, String> {
         let json = format!(r#"{{"url": "http://127.0.0.1:8080/status", "metrics": {metrics}}}"#);
-        perfwatch_sdk::parse_config::<RawOptions>(&json)?.validate()
+        Ok(perfwatch_sdk::parse_config::<RawOptions>(&json)?.validate()?)
     }
 
     fn response(status: u16, body: &str) -> Response {
@@ -697,12 +709,27 @@ mod tests {
             )
             .unwrap()
             .validate()
-            .unwrap_err(),
+            .unwrap_err()
+            .to_string(),
             r#"invalid plugin config key `url`: "127.0.0.1:8080" is not an http:// or https:// URL"#
         );
         assert_eq!(
             perfwatch_sdk::parse_config::<RawOptions>("{}").unwrap_err(),
-            "invalid plugin config: missing field `url`"
+            "invalid plugin config key `url`: required key is missing"
+        );
+        assert_eq!(
+            HttpJson::validate_config(r#"{"url": "http://a/", "metrics": []}"#),
+            Err(vec![ConfigError::new(
+                "metrics",
+                "empty, so there is nothing to report",
+                ""
+            )])
+        );
+        assert_eq!(
+            HttpJson::validate_config(
+                r#"{"url": "http://a/", "headers": {"authorization": "Bearer x"}, "metrics": [{"path": "a", "metric": "a.b"}]}"#
+            ),
+            Ok(ConfigInfo::with_secret_keys(&["headers.*"]))
         );
     }
 
@@ -724,7 +751,7 @@ mod tests {
         // The native stand-in config is `{}`, which has no url.
         assert_eq!(
             HttpJson::collect(),
-            Err("invalid plugin config: missing field `url`".to_owned())
+            Err("invalid plugin config key `url`: required key is missing".to_owned())
         );
     }
 }

@@ -33,14 +33,17 @@
 //! `system.networkLatency` (ms from request to the end of the body) and
 //! `probe.status` (the HTTP status). A failed probe is data, not an error:
 //! only a config mistake fails the call. A target going down is logged at
-//! WARN with the reason, and coming back at INFO.
+//! WARN with the reason, and coming back at INFO. The series are declared
+//! once per instance and reported as readings.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use perfwatch_sdk::http::{self, HttpError, Request, Response};
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{
+    Collection, Collector, ConfigError, ConfigInfo, Handles, SeriesDescription, export_collector,
+};
 
 /// Default `timeout_ms`: two slow targets fit in the host's default
 /// 1000 ms call deadline, and a local service slower than this is worth
@@ -86,60 +89,108 @@ fn default_method() -> String {
 }
 
 impl Options {
-    /// Checks what serde cannot; errors name the config key.
-    fn check(&self) -> Result<(), String> {
+    /// What serde cannot check; every problem, each naming its key.
+    fn problems(&self) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
         if self.targets.is_empty() {
-            return Err(
-                "invalid plugin config key `targets`: empty, so there is nothing to probe"
-                    .to_owned(),
-            );
+            problems.push(ConfigError::new(
+                "targets",
+                "empty, so there is nothing to probe",
+                "at least one target",
+            ));
         }
         let mut names = BTreeSet::new();
         for (index, target) in self.targets.iter().enumerate() {
-            let at = |key: &str, problem: String| {
-                format!("invalid plugin config key `targets[{index}].{key}`: {problem}")
+            let mut problem = |key: &str, problem: String, expected: &str| {
+                problems.push(ConfigError::new(
+                    format!("targets[{index}].{key}"),
+                    problem,
+                    expected,
+                ));
             };
             if target.name.is_empty() {
-                return Err(at("name", "empty name".to_owned()));
-            }
-            if !names.insert(target.name.as_str()) {
-                return Err(at(
+                problem(
+                    "name",
+                    "empty name".to_owned(),
+                    "a name for the `target` label",
+                );
+            } else if !names.insert(target.name.as_str()) {
+                problem(
                     "name",
                     format!(
                         "{:?} names another target too; names label the series, so they must differ",
                         target.name
                     ),
-                ));
+                    "a name no other target has",
+                );
             }
             if !(target.url.starts_with("http://") || target.url.starts_with("https://")) {
-                return Err(at(
+                problem(
                     "url",
                     format!("{:?} is not an http:// or https:// URL", target.url),
-                ));
+                    "an http:// or https:// URL",
+                );
             }
             if !METHODS.contains(&target.method.as_str()) {
-                return Err(at(
+                problem(
                     "method",
-                    format!("{:?} is not one of {}", target.method, METHODS.join(", ")),
-                ));
+                    format!("{:?} is not a method the host sends", target.method),
+                    &format!("one of {}", METHODS.join(", ")),
+                );
             }
             if let Some(status) = target.expect_status
                 && !(100..=599).contains(&status)
             {
-                return Err(at(
+                problem(
                     "expect_status",
-                    format!("{status} is not an HTTP status (100 to 599)"),
-                ));
+                    format!("{status} is not an HTTP status"),
+                    "an integer from 100 to 599",
+                );
             }
         }
-        Ok(())
+        problems
+    }
+
+    /// The first problem as the sentence `collect` fails with.
+    fn check(&self) -> Result<(), String> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One series of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Metric {
+    /// `system.networkLatency`: ms from request to the end of the body.
+    Latency,
+    /// `probe.up`: 1 when the expected status came back, else 0.
+    Up,
+    /// `probe.status`: the HTTP status.
+    Status,
+}
+
+impl Metric {
+    fn description(self, target: &str) -> SeriesDescription {
+        let description = match self {
+            Metric::Latency => SeriesDescription::gauge("system.networkLatency")
+                .unit("ms")
+                .help("Milliseconds from request to the end of the response body"),
+            Metric::Up => SeriesDescription::gauge("probe.up")
+                .help("1 when the target answered with the expected status, else 0"),
+            Metric::Status => {
+                SeriesDescription::gauge("probe.status").help("The HTTP status the target answered")
+            }
+        };
+        description.label("target", target)
     }
 }
 
 /// What one probe found.
 #[derive(Debug, PartialEq)]
 struct Probe {
-    samples: Vec<Sample>,
+    values: Vec<(Metric, f64)>,
     /// Why the target counts as down; `None` when it is up.
     down_because: Option<String>,
 }
@@ -148,14 +199,17 @@ struct Probe {
 /// logged above DEBUG. Bounded by the configured targets.
 static LAST_UP: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
 
+/// The handles of each target's series; bounded by the configured targets.
+static SERIES: Handles<(String, Metric)> = Handles::new();
+
 struct HttpProbe;
 
 impl Collector for HttpProbe {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         let options: Options = perfwatch_sdk::config()?;
         options.check()?;
         let mut last_up = LAST_UP.lock().unwrap_or_else(|err| err.into_inner());
-        let mut samples = Vec::new();
+        let mut collection = Collection::new();
         for target in &options.targets {
             let request = Request::new(target.method.as_str(), target.url.as_str())
                 .timeout_ms(options.timeout_ms);
@@ -165,22 +219,30 @@ impl Collector for HttpProbe {
                 &probe,
                 last_up.insert(target.name.clone(), probe.down_because.is_none()),
             );
-            samples.extend(probe.samples);
+            for (metric, value) in probe.values {
+                let handle = SERIES.get_or_declare((target.name.clone(), metric), || {
+                    metric.description(&target.name)
+                })?;
+                collection.reading(handle, value);
+            }
         }
-        Ok(samples)
+        Ok(collection)
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config_with::<Options>(config, &[], Options::problems)
     }
 }
 
 export_collector!(HttpProbe);
 
-/// Turns one probe's outcome into samples.
+/// Turns one probe's outcome into values of the target's series.
 fn evaluate(target: &Target, outcome: Result<Response, HttpError>) -> Probe {
-    let label = |sample: Sample| sample.label("target", target.name.as_str());
     let response = match outcome {
         Ok(response) => response,
         Err(error) => {
             return Probe {
-                samples: vec![label(Sample::gauge("probe.up", 0.0))],
+                values: vec![(Metric::Up, 0.0)],
                 down_because: Some(error.to_string()),
             };
         }
@@ -196,12 +258,10 @@ fn evaluate(target: &Target, outcome: Result<Response, HttpError>) -> Probe {
         format!("answered {} (expected {expected})", response.summary())
     });
     Probe {
-        samples: vec![
-            label(
-                Sample::gauge("system.networkLatency", f64::from(response.elapsed_ms)).unit("ms"),
-            ),
-            label(Sample::gauge("probe.up", if up { 1.0 } else { 0.0 })),
-            label(Sample::gauge("probe.status", f64::from(response.status))),
+        values: vec![
+            (Metric::Latency, f64::from(response.elapsed_ms)),
+            (Metric::Up, if up { 1.0 } else { 0.0 }),
+            (Metric::Status, f64::from(response.status)),
         ],
         down_because,
     }
@@ -246,11 +306,28 @@ mod tests {
         }
     }
 
-    fn with_target(samples: Vec<Sample>) -> Vec<Sample> {
-        samples
-            .into_iter()
-            .map(|sample| sample.label("target", "api"))
-            .collect()
+    #[test]
+    fn series_keep_their_names_units_and_target_label() {
+        let described = |metric: Metric| {
+            let description = metric.description("api");
+            let labels: Vec<String> = description
+                .labels
+                .iter()
+                .map(|l| format!("{}={}", l.key, l.value))
+                .collect();
+            format!(
+                "{} {:?} {}",
+                description.metric,
+                description.unit,
+                labels.join(",")
+            )
+        };
+        assert_eq!(
+            described(Metric::Latency),
+            r#"system.networkLatency "ms" target=api"#
+        );
+        assert_eq!(described(Metric::Up), r#"probe.up "" target=api"#);
+        assert_eq!(described(Metric::Status), r#"probe.status "" target=api"#);
     }
 
     #[test]
@@ -258,11 +335,11 @@ mod tests {
         assert_eq!(
             evaluate(&target(None), Ok(response(200, 37))),
             Probe {
-                samples: with_target(vec![
-                    Sample::gauge("system.networkLatency", 37.0).unit("ms"),
-                    Sample::gauge("probe.up", 1.0),
-                    Sample::gauge("probe.status", 200.0),
-                ]),
+                values: vec![
+                    (Metric::Latency, 37.0),
+                    (Metric::Up, 1.0),
+                    (Metric::Status, 200.0)
+                ],
                 down_because: None,
             }
         );
@@ -286,12 +363,12 @@ mod tests {
     fn unexpected_status_is_down_with_status_and_latency() {
         let probe = evaluate(&target(Some(200)), Ok(response(204, 12)));
         assert_eq!(
-            probe.samples,
-            with_target(vec![
-                Sample::gauge("system.networkLatency", 12.0).unit("ms"),
-                Sample::gauge("probe.up", 0.0),
-                Sample::gauge("probe.status", 204.0),
-            ])
+            probe.values,
+            vec![
+                (Metric::Latency, 12.0),
+                (Metric::Up, 0.0),
+                (Metric::Status, 204.0)
+            ]
         );
         assert_eq!(
             probe.down_because.as_deref(),
@@ -322,7 +399,7 @@ mod tests {
             assert_eq!(
                 evaluate(&target(None), Err(error)),
                 Probe {
-                    samples: with_target(vec![Sample::gauge("probe.up", 0.0)]),
+                    values: vec![(Metric::Up, 0.0)],
                     down_because: Some(reason.to_owned()),
                 }
             );
@@ -353,28 +430,31 @@ mod tests {
         let cases = [
             (
                 r#"{"targets": []}"#,
-                "invalid plugin config key `targets`: empty, so there is nothing to probe",
+                "invalid plugin config key `targets`: empty, so there is nothing to probe, expected at least one target",
             ),
-            ("{}", "invalid plugin config: missing field `targets`"),
+            (
+                "{}",
+                "invalid plugin config key `targets`: required key is missing",
+            ),
             (
                 r#"{"targets": [{"name": "", "url": "http://a/"}]}"#,
-                "invalid plugin config key `targets[0].name`: empty name",
+                "invalid plugin config key `targets[0].name`: empty name, expected a name for the `target` label",
             ),
             (
                 r#"{"targets": [{"name": "a", "url": "http://a/"}, {"name": "a", "url": "http://b/"}]}"#,
-                r#"invalid plugin config key `targets[1].name`: "a" names another target too; names label the series, so they must differ"#,
+                r#"invalid plugin config key `targets[1].name`: "a" names another target too; names label the series, so they must differ, expected a name no other target has"#,
             ),
             (
                 r#"{"targets": [{"name": "a", "url": "ftp://a/"}]}"#,
-                r#"invalid plugin config key `targets[0].url`: "ftp://a/" is not an http:// or https:// URL"#,
+                r#"invalid plugin config key `targets[0].url`: "ftp://a/" is not an http:// or https:// URL, expected an http:// or https:// URL"#,
             ),
             (
                 r#"{"targets": [{"name": "a", "url": "http://a/", "method": "get"}]}"#,
-                r#"invalid plugin config key `targets[0].method`: "get" is not one of GET, HEAD, POST, PUT, PATCH, DELETE"#,
+                r#"invalid plugin config key `targets[0].method`: "get" is not a method the host sends, expected one of GET, HEAD, POST, PUT, PATCH, DELETE"#,
             ),
             (
                 r#"{"targets": [{"name": "a", "url": "http://a/", "expect_status": 42}]}"#,
-                "invalid plugin config key `targets[0].expect_status`: 42 is not an HTTP status (100 to 599)",
+                "invalid plugin config key `targets[0].expect_status`: 42 is not an HTTP status, expected an integer from 100 to 599",
             ),
             (
                 r#"{"targets": [{"name": "a", "url": "http://a/", "expect": 200}]}"#,
@@ -387,14 +467,41 @@ mod tests {
     }
 
     #[test]
+    fn validation_reports_every_mistake() {
+        assert_eq!(
+            HttpProbe::validate_config(
+                r#"{"targets": [{"name": "", "url": "ftp://a/"}, {"name": "b", "url": "http://b/", "method": "get"}]}"#
+            ),
+            Err(vec![
+                ConfigError::new(
+                    "targets[0].name",
+                    "empty name",
+                    "a name for the `target` label"
+                ),
+                ConfigError::new(
+                    "targets[0].url",
+                    r#""ftp://a/" is not an http:// or https:// URL"#,
+                    "an http:// or https:// URL"
+                ),
+                ConfigError::new(
+                    "targets[1].method",
+                    r#""get" is not a method the host sends"#,
+                    "one of GET, HEAD, POST, PUT, PATCH, DELETE"
+                ),
+            ])
+        );
+        assert_eq!(
+            HttpProbe::validate_config(r#"{"targets": [{"name": "a", "url": "http://a/"}]}"#),
+            Ok(ConfigInfo::with_secret_keys(&[]))
+        );
+    }
+
+    #[test]
     fn natively_every_probe_fails_as_data() {
         let probe = evaluate(
             &target(None),
             http::send(&Request::get("http://127.0.0.1:8080/")),
         );
-        assert_eq!(
-            probe.samples,
-            with_target(vec![Sample::gauge("probe.up", 0.0)])
-        );
+        assert_eq!(probe.values, vec![(Metric::Up, 0.0)]);
     }
 }

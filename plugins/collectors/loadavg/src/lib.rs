@@ -10,35 +10,61 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{
+    Collection, Collector, ConfigError, ConfigInfo, Handles, SeriesDescription, export_collector,
+};
 
 const LOADAVG_PATH: &str = "/proc/loadavg";
 
-/// One `/proc/pressure` file and the metrics its `avg10` values feed.
-struct PressureSource {
-    path: &'static str,
-    some_metric: &'static str,
-    full_metric: Option<&'static str>,
+/// One gauge this plugin reports: every series it has is one of these,
+/// unlabelled, so each is declared once per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Gauge {
+    metric: &'static str,
+    unit: &'static str,
 }
 
-/// The pressure files, in the order their samples are returned. System-wide
+impl Gauge {
+    const fn new(metric: &'static str, unit: &'static str) -> Self {
+        Self { metric, unit }
+    }
+
+    fn description(self) -> SeriesDescription {
+        SeriesDescription::gauge(self.metric).unit(self.unit)
+    }
+}
+
+const LOAD1: Gauge = Gauge::new("system.load1", "");
+const LOAD5: Gauge = Gauge::new("system.load5", "");
+const LOAD15: Gauge = Gauge::new("system.load15", "");
+const RUNNABLE_TASKS: Gauge = Gauge::new("system.runnableTasks", "");
+const TOTAL_TASKS: Gauge = Gauge::new("system.totalTasks", "");
+
+/// One `/proc/pressure` file and the gauges its `avg10` values feed.
+struct PressureSource {
+    path: &'static str,
+    some: Gauge,
+    full: Option<Gauge>,
+}
+
+/// The pressure files, in the order their values are returned. System-wide
 /// `cpu` has no `full` metric: the kernel reports it only so the file has the
 /// same shape as the others, and it is always zero outside a cgroup.
 const PRESSURE_SOURCES: [PressureSource; 3] = [
     PressureSource {
         path: "/proc/pressure/cpu",
-        some_metric: "system.pressureCpuSome",
-        full_metric: None,
+        some: Gauge::new("system.pressureCpuSome", "%"),
+        full: None,
     },
     PressureSource {
         path: "/proc/pressure/memory",
-        some_metric: "system.pressureMemorySome",
-        full_metric: Some("system.pressureMemoryFull"),
+        some: Gauge::new("system.pressureMemorySome", "%"),
+        full: Some(Gauge::new("system.pressureMemoryFull", "%")),
     },
     PressureSource {
         path: "/proc/pressure/io",
-        some_metric: "system.pressureIoSome",
-        full_metric: Some("system.pressureIoFull"),
+        some: Gauge::new("system.pressureIoSome", "%"),
+        full: Some(Gauge::new("system.pressureIoFull", "%")),
     },
 ];
 
@@ -58,8 +84,8 @@ fn default_pressure() -> bool {
 /// What one tick measured.
 #[derive(Debug, PartialEq)]
 struct Measurement {
-    samples: Vec<Sample>,
-    /// Pressure files that exist but could not be used; their samples are
+    values: Vec<(Gauge, f64)>,
+    /// Pressure files that exist but could not be used; their values are
     /// left out rather than failing the load averages with them.
     pressure_problems: Vec<String>,
 }
@@ -70,8 +96,11 @@ struct Loadavg;
 /// problem that holds every tick would otherwise flood the host log.
 static PRESSURE_PROBLEM_WARNED: AtomicBool = AtomicBool::new(false);
 
+/// The handles of the gauges this instance declared.
+static SERIES: Handles<Gauge> = Handles::new();
+
 impl Collector for Loadavg {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         // Parsed every tick: a few bytes of JSON cost less than caching
         // would in code.
         let options: Options = perfwatch_sdk::config()?;
@@ -83,7 +112,15 @@ impl Collector for Loadavg {
                 perfwatch_sdk::warn!("{problem} (set pressure = false to stop reading it)");
             }
         }
-        Ok(measurement.samples)
+        let mut collection = Collection::new();
+        for (gauge, value) in measurement.values {
+            collection.reading(SERIES.get_or_declare(gauge, || gauge.description())?, value);
+        }
+        Ok(collection)
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config::<Options>(config, &[])
     }
 }
 
@@ -102,33 +139,33 @@ fn measure(
     })?;
     let load = parse::parse_loadavg(&text)?;
     // Task counts stay far below 2^53, so the conversion to f64 is exact.
-    let mut samples = vec![
-        Sample::gauge("system.load1", load.load1),
-        Sample::gauge("system.load5", load.load5),
-        Sample::gauge("system.load15", load.load15),
-        Sample::gauge("system.runnableTasks", load.runnable_tasks as f64),
-        Sample::gauge("system.totalTasks", load.total_tasks as f64),
+    let mut values = vec![
+        (LOAD1, load.load1),
+        (LOAD5, load.load5),
+        (LOAD15, load.load15),
+        (RUNNABLE_TASKS, load.runnable_tasks as f64),
+        (TOTAL_TASKS, load.total_tasks as f64),
     ];
     let mut pressure_problems = Vec::new();
     if options.pressure {
         for source in &PRESSURE_SOURCES {
-            match pressure_samples(source, &read) {
-                Ok(found) => samples.extend(found),
+            match pressure_values(source, &read) {
+                Ok(found) => values.extend(found),
                 Err(problem) => pressure_problems.push(problem),
             }
         }
     }
     Ok(Measurement {
-        samples,
+        values,
         pressure_problems,
     })
 }
 
-/// The samples of one pressure file; none when the kernel has no such file.
-fn pressure_samples(
+/// The values of one pressure file; none when the kernel has no such file.
+fn pressure_values(
     source: &PressureSource,
     read: impl Fn(&str) -> io::Result<String>,
-) -> Result<Vec<Sample>, String> {
+) -> Result<Vec<(Gauge, f64)>, String> {
     let text = match read(source.path) {
         Ok(text) => text,
         // Kernels before 4.20, or built without CONFIG_PSI, have no file:
@@ -139,11 +176,11 @@ fn pressure_samples(
     };
     let pressure =
         parse::parse_pressure(&text).map_err(|err| format!("cannot use {}: {err}", source.path))?;
-    let mut samples = vec![Sample::gauge(source.some_metric, pressure.some_avg10).unit("%")];
-    if let (Some(metric), Some(value)) = (source.full_metric, pressure.full_avg10) {
-        samples.push(Sample::gauge(metric, value).unit("%"));
+    let mut values = vec![(source.some, pressure.some_avg10)];
+    if let (Some(gauge), Some(value)) = (source.full, pressure.full_avg10) {
+        values.push((gauge, value));
     }
-    Ok(samples)
+    Ok(values)
 }
 
 #[cfg(test)]
@@ -178,14 +215,9 @@ mod tests {
         let measurement = measure(&options, fake_proc(files)).unwrap();
         assert_eq!(measurement.pressure_problems, Vec::<String>::new());
         let actual: Vec<String> = measurement
-            .samples
+            .values
             .iter()
-            .map(|sample| {
-                assert_eq!(sample.kind, perfwatch_sdk::MetricKind::Gauge);
-                assert_eq!(sample.labels, vec![]);
-                assert_eq!(sample.timestamp_ms, None);
-                format!("{} {:?} {}", sample.metric, sample.unit, sample.value)
-            })
+            .map(|(gauge, value)| format!("{} {:?} {value}", gauge.metric, gauge.unit))
             .collect();
         assert_eq!(actual, expected);
     }
@@ -261,7 +293,7 @@ mod tests {
             ("/proc/pressure/memory", "garbage\n"),
         ];
         let measurement = measure(&Options { pressure: true }, fake_proc(&files)).unwrap();
-        assert_eq!(measurement.samples.len(), LOAD_LINES.len());
+        assert_eq!(measurement.values.len(), LOAD_LINES.len());
         assert_eq!(
             measurement.pressure_problems,
             vec![
@@ -277,7 +309,7 @@ mod tests {
             _ => Err(io::Error::from(io::ErrorKind::Unsupported)),
         };
         let measurement = measure(&Options { pressure: true }, read).unwrap();
-        assert_eq!(measurement.samples.len(), LOAD_LINES.len());
+        assert_eq!(measurement.values.len(), LOAD_LINES.len());
         assert_eq!(measurement.pressure_problems.len(), PRESSURE_SOURCES.len());
         assert_eq!(
             measurement.pressure_problems[0],
@@ -302,6 +334,18 @@ mod tests {
                     .to_owned()
             )
         );
+        assert_eq!(
+            Loadavg::validate_config(r#"{"pressure": "yes"}"#),
+            Err(vec![ConfigError::new(
+                "pressure",
+                r#"invalid type: string "yes""#,
+                "a boolean"
+            )])
+        );
+        assert_eq!(
+            Loadavg::validate_config("{}"),
+            Ok(ConfigInfo::with_secret_keys(&[]))
+        );
     }
 
     /// The whole plugin against this machine's real `/proc`, with the SDK's
@@ -309,7 +353,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn collects_from_the_real_proc() {
-        let samples = Loadavg::collect().unwrap();
+        let samples = Loadavg::collect().unwrap().to_samples();
         let metrics: Vec<&str> = samples
             .iter()
             .map(|sample| sample.metric.as_str())
@@ -324,10 +368,12 @@ mod tests {
                 "system.totalTasks"
             ]
         );
-        assert!(
-            samples
-                .iter()
-                .all(|sample| sample.value.is_finite() && sample.value >= 0.0)
-        );
+        assert!(samples.iter().all(|sample| {
+            sample.kind == perfwatch_sdk::MetricKind::Gauge
+                && sample.labels.is_empty()
+                && sample.timestamp_ms.is_none()
+                && sample.value.is_finite()
+                && sample.value >= 0.0
+        }));
     }
 }

@@ -31,15 +31,23 @@
 //!
 //! A process that does not exist, or vanishes while being read, is simply
 //! not reported. Only an unreadable `/proc` is an error.
+//!
+//! Each series is declared once per instance and reported as a reading; the
+//! handles of processes that are gone are forgotten at the next tick. Pids
+//! that come and go add up in the host's per-instance table of declared
+//! series; once it is full, new series are reported as samples.
 
 mod parse;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Mutex;
 
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{
+    Collection, Collector, ConfigError, ConfigInfo, Handles, Sample, SeriesDescription,
+    export_collector,
+};
 
 use parse::Stat;
 
@@ -65,19 +73,34 @@ struct Options {
 }
 
 impl Options {
-    fn check(&self) -> Result<(), String> {
+    /// What serde cannot check; every problem, each naming its key.
+    fn problems(&self) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
         if self.names.is_empty() && self.pids.is_empty() {
-            return Err(
-                "the process plugin watches nothing: set `names = [...]` and/or `pids = [...]` in its config"
-                    .to_owned(),
-            );
-        }
-        if let Some(index) = self.names.iter().position(String::is_empty) {
-            return Err(format!(
-                "invalid plugin config key `names[{index}]`: empty name"
+            problems.push(ConfigError::new(
+                "",
+                "the process plugin watches nothing",
+                "`names = [...]` and/or `pids = [...]`",
             ));
         }
-        Ok(())
+        for (index, name) in self.names.iter().enumerate() {
+            if name.is_empty() {
+                problems.push(ConfigError::new(
+                    format!("names[{index}]"),
+                    "empty name",
+                    "a process name",
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The first problem as the sentence `collect` fails with.
+    fn check(&self) -> Result<(), String> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -138,19 +161,84 @@ type CpuHistory = BTreeMap<u32, CpuReading>;
 /// so one tick without `process.cpuUsage`) only when the instance is replaced.
 static CPU_HISTORY: Mutex<CpuHistory> = Mutex::new(BTreeMap::new());
 
+/// The handles of the series this instance declared; only this tick's are
+/// kept, so the cache is bounded by what is watched.
+static SERIES: Handles<Series> = Handles::new();
+
 struct Process;
 
 impl Collector for Process {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         let options: Options = perfwatch_sdk::config()?;
         // A poisoned lock only means an earlier call panicked mid-update;
         // the worst left behind is one stale reading.
         let mut history = CPU_HISTORY.lock().unwrap_or_else(|err| err.into_inner());
-        measure(&options, &RealProc, perfwatch_sdk::now_ms(), &mut history)
+        let values = measure(&options, &RealProc, perfwatch_sdk::now_ms(), &mut history)?;
+        let mut collection = Collection::new();
+        let mut seen = BTreeSet::new();
+        for Value { series, value } in values {
+            match SERIES.get_or_declare(series.clone(), || series.description()) {
+                Ok(handle) => {
+                    collection.reading(handle, value);
+                }
+                // The host caps the series one instance may declare, and
+                // pids that come and go add up over a long life: past the
+                // cap, values go as full samples rather than not at all.
+                Err(problem) => {
+                    perfwatch_sdk::debug!("{problem}; reporting {series:?} as a sample");
+                    collection.sample(series.sample(value));
+                }
+            }
+            seen.insert(series);
+        }
+        SERIES.retain(|series| seen.contains(series));
+        Ok(collection)
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config_with::<Options>(config, &[], Options::problems)
     }
 }
 
 export_collector!(Process);
+
+/// One series this plugin reports: a metric of one process (`pid` set) or
+/// of one configured name (`process.count`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Series {
+    metric: &'static str,
+    unit: &'static str,
+    name: String,
+    pid: Option<u32>,
+}
+
+impl Series {
+    fn description(&self) -> SeriesDescription {
+        let description = SeriesDescription::gauge(self.metric)
+            .unit(self.unit)
+            .label("name", self.name.as_str());
+        match self.pid {
+            Some(pid) => description.label("pid", pid.to_string()),
+            None => description,
+        }
+    }
+
+    /// The same series as a sample of `value`, for when it cannot be declared.
+    fn sample(&self, value: f64) -> Sample {
+        let description = self.description();
+        Sample {
+            labels: description.labels,
+            ..Sample::gauge(description.metric, value).unit(description.unit)
+        }
+    }
+}
+
+/// A value measured this tick, and its series.
+#[derive(Debug, Clone, PartialEq)]
+struct Value {
+    series: Series,
+    value: f64,
+}
 
 /// One process chosen for reporting, and the `name` label it is reported under.
 struct Watched {
@@ -166,7 +254,7 @@ fn measure(
     proc: &impl ProcFs,
     now_ms: i64,
     history: &mut CpuHistory,
-) -> Result<Vec<Sample>, String> {
+) -> Result<Vec<Value>, String> {
     options.check()?;
     // Listed even when only pids are configured: it is how a missing grant
     // shows up, where a missing /proc/<pid> would look like a gone process.
@@ -221,7 +309,7 @@ fn measure(
         }
     }
 
-    let mut samples = Vec::new();
+    let mut values = Vec::new();
     let mut readings = CpuHistory::new();
     for process in &watched {
         let reading = CpuReading {
@@ -229,55 +317,56 @@ fn measure(
             ticks: process.stat.utime + process.stat.stime,
             at_ms: now_ms,
         };
-        let labelled = |sample: Sample| {
-            sample
-                .label("name", process.name.as_str())
-                .label("pid", process.pid.to_string())
+        let mut push = |metric, unit, value| {
+            let series = Series {
+                metric,
+                unit,
+                name: process.name.clone(),
+                pid: Some(process.pid),
+            };
+            values.push(Value { series, value });
         };
         if let Some(percent) = history
             .get(&process.pid)
             .and_then(|previous| cpu_percent(previous, &reading))
         {
-            samples.push(labelled(
-                Sample::gauge("process.cpuUsage", percent).unit("%"),
-            ));
+            push("process.cpuUsage", "%", percent);
         }
         readings.insert(process.pid, reading);
         match proc
             .read(process.pid, "status")
             .map(|bytes| parse::parse_status_rss(&String::from_utf8_lossy(&bytes)))
         {
-            Ok(Ok(Some(bytes))) => samples.push(labelled(
-                Sample::gauge("process.memoryRss", bytes as f64).unit("bytes"),
-            )),
+            Ok(Ok(Some(bytes))) => push("process.memoryRss", "bytes", bytes as f64),
             Ok(Ok(None)) => {}
             Ok(Err(problem)) => {
                 perfwatch_sdk::debug!("pid {}: {problem}", process.pid);
             }
             Err(err) => perfwatch_sdk::debug!("pid {}: cannot read status: {err}", process.pid),
         }
-        samples.push(labelled(
-            Sample::gauge("process.threads", process.stat.threads as f64).unit("threads"),
-        ));
+        push("process.threads", "threads", process.stat.threads as f64);
         match proc.count_fds(process.pid) {
-            Ok(count) => samples.push(labelled(
-                Sample::gauge("process.openFds", count as f64).unit("fds"),
-            )),
+            Ok(count) => push("process.openFds", "fds", count as f64),
             // Another user's process, unless the host runs as root.
             Err(err) => perfwatch_sdk::debug!("pid {}: cannot list fd: {err}", process.pid),
         }
     }
     for (name, count) in counts {
-        samples.push(
-            Sample::gauge("process.count", count as f64)
-                .unit("processes")
-                .label("name", name),
-        );
+        let series = Series {
+            metric: "process.count",
+            unit: "processes",
+            name: name.to_owned(),
+            pid: None,
+        };
+        values.push(Value {
+            series,
+            value: count as f64,
+        });
     }
     // Processes not seen this tick are gone; keeping only this tick's
     // readings also bounds the history by what is watched.
     *history = readings;
-    Ok(samples)
+    Ok(values)
 }
 
 /// `/proc/<pid>/stat`, or `None` when the process is gone (or its stat is
@@ -405,22 +494,24 @@ mod tests {
         }
     }
 
-    /// Samples as `metric{labels} value` lines, for compact expectations.
-    fn lines(samples: &[Sample]) -> Vec<String> {
-        samples
+    /// Values as `metric{labels} value unit` lines, for compact
+    /// expectations; the labels are the declared series'.
+    fn lines(values: &[Value]) -> Vec<String> {
+        values
             .iter()
-            .map(|s| {
-                let labels: Vec<String> = s
+            .map(|v| {
+                let description = v.series.description();
+                let labels: Vec<String> = description
                     .labels
                     .iter()
                     .map(|l| format!("{}={}", l.key, l.value))
                     .collect();
                 format!(
                     "{}{{{}}} {} {}",
-                    s.metric,
+                    description.metric,
                     labels.join(","),
-                    s.value,
-                    s.unit
+                    v.value,
+                    description.unit
                 )
             })
             .collect()
@@ -525,7 +616,7 @@ mod tests {
             &mut history,
         )
         .unwrap();
-        assert!(first.iter().all(|s| s.metric != "process.cpuUsage"));
+        assert!(first.iter().all(|v| v.series.metric != "process.cpuUsage"));
 
         // 150 ticks (1.5 s of CPU) over 2 s of wall time: 75% of one core.
         processes[2].ticks = (100 + 120, 20 + 30);
@@ -604,6 +695,20 @@ mod tests {
     }
 
     #[test]
+    fn an_undeclared_series_is_the_same_sample() {
+        let series = Series {
+            metric: "process.threads",
+            unit: "threads",
+            name: "postgres".into(),
+            pid: Some(812),
+        };
+        let handle = series.description().declare().unwrap();
+        let mut collection = Collection::new();
+        collection.reading(handle, 4.0);
+        assert_eq!(collection.to_samples(), vec![series.sample(4.0)]);
+    }
+
+    #[test]
     fn long_names_match_truncated_comm() {
         assert!(name_matches("systemd-journald", "systemd-journal", None));
         assert!(!name_matches("systemd-journal", "systemd-journ", None));
@@ -666,16 +771,38 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            "the process plugin watches nothing: set `names = [...]` and/or `pids = [...]` in its config"
+            "invalid plugin config: the process plugin watches nothing, expected `names = [...]` and/or `pids = [...]`"
         );
         assert_eq!(
             options(&["ok", ""], &[]).check(),
-            Err("invalid plugin config key `names[1]`: empty name".to_owned())
+            Err(
+                "invalid plugin config key `names[1]`: empty name, expected a process name"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            Process::validate_config(r#"{"names": ["", "x", ""]}"#),
+            Err(vec![
+                ConfigError::new("names[0]", "empty name", "a process name"),
+                ConfigError::new("names[2]", "empty name", "a process name"),
+            ])
+        );
+        assert_eq!(
+            Process::validate_config("{}"),
+            Err(vec![ConfigError::new(
+                "",
+                "the process plugin watches nothing",
+                "`names = [...]` and/or `pids = [...]`"
+            )])
+        );
+        assert_eq!(
+            Process::validate_config(r#"{"pids": [1]}"#),
+            Ok(ConfigInfo::with_secret_keys(&[]))
         );
         assert_eq!(
             perfwatch_sdk::parse_config::<Options>(r#"{"names": ["x"], "pids": [1, -2]}"#),
             Err(
-                "invalid plugin config key `pids[1]`: invalid value: integer `-2`, expected u32"
+                "invalid plugin config key `pids[1]`: invalid value: integer `-2`, expected an integer from 0 to 4294967295"
                     .to_owned()
             )
         );
@@ -703,12 +830,12 @@ mod tests {
         for i in 0..5_000_000u64 {
             x = std::hint::black_box(x.wrapping_add(i));
         }
-        let samples = measure(&opts, &RealProc, perfwatch_sdk::now_ms(), &mut history).unwrap();
+        let values = measure(&opts, &RealProc, perfwatch_sdk::now_ms(), &mut history).unwrap();
         let value = |metric: &str| {
-            samples
+            values
                 .iter()
-                .find(|s| s.metric == metric)
-                .unwrap_or_else(|| panic!("no {metric} in {samples:?}"))
+                .find(|v| v.series.metric == metric)
+                .unwrap_or_else(|| panic!("no {metric} in {values:?}"))
                 .value
         };
         assert!(value("process.cpuUsage") >= 0.0);

@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use perfwatch_sdk::http::{self, Request, Response};
 use perfwatch_sdk::serde::Deserialize;
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{Collection, Collector, ConfigError, ConfigInfo, Sample, export_collector};
 
 use text::{Exposition, TimestampUnit};
 
@@ -84,30 +84,50 @@ fn default_max_samples() -> usize {
 }
 
 impl Options {
-    fn check(&self) -> Result<(), String> {
+    /// What serde cannot check; every problem, each naming its key. The
+    /// problems say what would be accepted, so no expected form.
+    fn problems(&self) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(format!(
-                "invalid plugin config key `url`: {:?} is not an http:// or https:// URL",
-                self.url
+            problems.push(ConfigError::new(
+                "url",
+                format!("{:?} is not an http:// or https:// URL", self.url),
+                "",
             ));
         }
-        if !self.prefix.is_empty() {
-            // Any Prometheus name is letters, digits and `_` once `:` is
-            // replaced, so the prefix is what can make a name invalid.
-            perfwatch_sdk::check_metric_name(&format!("{}x", self.prefix)).map_err(|_| {
+        // Any Prometheus name is letters, digits and `_` once `:` is
+        // replaced, so the prefix is what can make a name invalid.
+        if !self.prefix.is_empty()
+            && perfwatch_sdk::check_metric_name(&format!("{}x", self.prefix)).is_err()
+        {
+            problems.push(ConfigError::new(
+                "prefix",
                 format!(
-                    "invalid plugin config key `prefix`: {:?} cannot start a metric name; use letters, digits, `_` and single dots",
+                    "{:?} cannot start a metric name; use letters, digits, `_` and single dots",
                     self.prefix
-                )
-            })?;
+                ),
+                "",
+            ));
         }
         if !(1..=HOST_MAX_SAMPLES).contains(&self.max_samples) {
-            return Err(format!(
-                "invalid plugin config key `max_samples`: {} is outside 1..={HOST_MAX_SAMPLES} (the host accepts at most {HOST_MAX_SAMPLES} samples per call)",
-                self.max_samples
+            problems.push(ConfigError::new(
+                "max_samples",
+                format!(
+                    "{} is outside 1..={HOST_MAX_SAMPLES} (the host accepts at most {HOST_MAX_SAMPLES} samples per call)",
+                    self.max_samples
+                ),
+                "",
             ));
         }
-        Ok(())
+        problems
+    }
+
+    /// The first problem as the sentence `collect` fails with.
+    fn check(&self) -> Result<(), String> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,7 +153,7 @@ static WARNED_BAD_LINES: AtomicBool = AtomicBool::new(false);
 struct Prometheus;
 
 impl Collector for Prometheus {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         let options: Options = perfwatch_sdk::config()?;
         options.check()?;
         let mut request = Request::get(options.url.as_str()).header("accept", ACCEPT);
@@ -163,7 +183,12 @@ impl Collector for Prometheus {
                 scrape.non_finite
             );
         }
-        Ok(scrape.samples)
+        // Which series exist is up to the scraped target, so full samples.
+        Ok(scrape.samples.into())
+    }
+
+    fn validate_config(config: &str) -> Result<ConfigInfo, Vec<ConfigError>> {
+        perfwatch_sdk::validate_config_with::<Options>(config, &[], Options::problems)
     }
 }
 
@@ -446,6 +471,18 @@ mod tests {
         assert_eq!(
             check(r#"{"url": "http://h/", "max_samples": 20000}"#),
             Err("invalid plugin config key `max_samples`: 20000 is outside 1..=10000 (the host accepts at most 10000 samples per call)".to_owned())
+        );
+        assert_eq!(
+            Prometheus::validate_config(r#"{"url": "h/", "prefix": "node-", "max_samples": 0}"#)
+                .unwrap_err()
+                .iter()
+                .map(|problem| problem.key.as_str())
+                .collect::<Vec<_>>(),
+            ["url", "prefix", "max_samples"]
+        );
+        assert_eq!(
+            Prometheus::validate_config(r#"{"url": "http://h/metrics"}"#),
+            Ok(ConfigInfo::with_secret_keys(&[]))
         );
         assert_eq!(
             check(r#"{"url": "http://h/", "includes": []}"#),

@@ -1,6 +1,6 @@
 //! Test fixture: a collector that requests a URL its config does not grant, so host tests can check the request is denied and the denial text reaches the host log.
 
-use perfwatch_sdk::{Collector, Sample, export_collector, http};
+use perfwatch_sdk::{Collection, Collector, export_collector, http};
 
 /// The discard port on loopback: nothing should answer, and the host must
 /// refuse before trying, since no test grants it in `allow_http`.
@@ -9,7 +9,7 @@ const URL: &str = "http://127.0.0.1:9/";
 struct HttpDenied;
 
 impl Collector for HttpDenied {
-    fn collect() -> Result<Vec<Sample>, String> {
+    fn collect() -> Result<Collection, String> {
         match http::get(URL) {
             // The error's Display text is what the host should report,
             // for example "denied: http://127.0.0.1:9 is not in allow_http".

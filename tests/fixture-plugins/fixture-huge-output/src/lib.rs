@@ -1,6 +1,6 @@
 //! Test fixture: a collector whose `collect()` returns 50,000 samples, so host tests can check the per-call sample cap rejects the batch.
 
-use perfwatch_sdk::{Collector, Sample, export_collector};
+use perfwatch_sdk::{Collection, Collector, Sample, export_collector};
 
 /// Five times the host's `MAX_SAMPLES_PER_CALL` (10,000), so the cap and
 /// nothing else is what refuses the batch. Each sample is small (a short
@@ -12,8 +12,10 @@ const SAMPLE_COUNT: usize = 50_000;
 struct HugeOutput;
 
 impl Collector for HugeOutput {
-    fn collect() -> Result<Vec<Sample>, String> {
-        Ok(samples())
+    fn collect() -> Result<Collection, String> {
+        // Full samples, not readings: the cap on samples per call is what
+        // this fixture tests.
+        Ok(samples().into())
     }
 }
 
