@@ -41,11 +41,11 @@ fn every_shipped_plugin_passes_the_compliance_checks() {
         let (ok, text) = check(&dist.join(format!("{name}.wasm")));
         assert!(ok, "{name}: {text}");
         assert!(
-            text.contains(&format!("world:       {world} (perfwatch:plugin@0.1.0)")),
+            text.contains(&format!("world:       {world} (perfwatch:plugin@0.2.0)")),
             "{name}: {text}"
         );
         assert!(
-            text.contains("perfwatch:plugin/types@0.1.0"),
+            text.contains("perfwatch:plugin/types@0.2.0"),
             "{name} imports the shared types: {text}"
         );
         for crash in ["crashed", "exceeded its", "failed to start"] {
@@ -56,10 +56,10 @@ fn every_shipped_plugin_passes_the_compliance_checks() {
 
 #[test]
 fn a_component_built_against_another_wit_version_is_refused() {
-    // Same length, so the binary stays well-formed: every `@0.1.0` name the
-    // component imports and exports becomes `@0.2.0`.
+    // Same length, so the binary stays well-formed: every `@0.2.0` name the
+    // component imports and exports becomes `@0.3.0`.
     let bytes = std::fs::read(fixture_plugin("fixture-counter")).unwrap();
-    let patched = replace_all(&bytes, b"perfwatch:plugin/", b"@0.1.0", b"@0.2.0");
+    let patched = replace_all(&bytes, b"perfwatch:plugin/", b"@0.2.0", b"@0.3.0");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("future.wasm");
     std::fs::write(&file, patched).unwrap();
@@ -67,10 +67,32 @@ fn a_component_built_against_another_wit_version_is_refused() {
     assert!(!ok, "{text}");
     assert!(
         text.contains(
-            "built against perfwatch:plugin@0.2.0; this host serves perfwatch:plugin@0.1.0"
+            "built against perfwatch:plugin@0.3.0; this host serves perfwatch:plugin@0.2.0 \
+             (and 0.1.0 through an adapter)"
         ),
         "{text}"
     );
+}
+
+#[test]
+fn components_built_against_0_1_are_served_through_the_adapter() {
+    for (fixture, world) in [
+        ("fixture-v01-collector", "collector"),
+        ("fixture-v01-channel", "channel"),
+        ("fixture-v01-exporter", "exporter"),
+    ] {
+        let (ok, text) = check(&fixture_plugin(fixture));
+        assert!(ok, "{fixture}: {text}");
+        assert!(
+            text.contains(&format!(
+                "world:       {world} (perfwatch:plugin@0.1.0 (deprecated))"
+            )),
+            "{fixture}: {text}"
+        );
+        for crash in ["crashed", "exceeded its", "failed to start", "failed:"] {
+            assert!(!text.contains(crash), "{fixture} smoke call: {text}");
+        }
+    }
 }
 
 #[test]

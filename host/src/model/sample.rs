@@ -1,8 +1,8 @@
 //! One measurement, and the key that identifies the series it belongs to.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 

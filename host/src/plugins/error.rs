@@ -19,12 +19,13 @@ pub enum PluginError {
     },
     #[error(
         "plugin `{plugin}` was built against perfwatch:plugin@{found}; this host serves perfwatch:plugin@{serves} \
-         (rebuild it with the matching perfwatch-sdk)"
+         (and {deprecated} through an adapter); rebuild it with the matching perfwatch-sdk"
     )]
     Incompatible {
         plugin: String,
         found: String,
         serves: &'static str,
+        deprecated: &'static str,
     },
     #[error(
         "plugin `{plugin}` exports none of the perfwatch worlds (collector, channel, exporter); \

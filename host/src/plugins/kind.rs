@@ -93,6 +93,7 @@ pub fn detect(
                     version.to_owned()
                 },
                 serves: WIT_VERSION,
+                deprecated: WIT_VERSION_DEPRECATED,
             });
         };
         for (import, _) in ty.imports(engine) {

@@ -114,10 +114,20 @@ pub async fn export(
     let mut batch: Vec<SeriesChunk> = Vec::new();
     let mut batched = 0;
     for info in series {
-        let mut from = start;
+        // Windows only where the series has points: a range that starts at
+        // 0 must not mean fifty years of empty reads.
+        let Some((first, last)) = state
+            .store
+            .series_extent(&info.metric, info.labels.clone(), start, end)
+            .await?
+        else {
+            continue;
+        };
+        let mut from = first;
+        let stop = last.saturating_add(1).min(end);
         let mut continued = false;
-        while from < end {
-            let to = from.saturating_add(EXPORT_WINDOW_MS).min(end);
+        while from < stop {
+            let to = from.saturating_add(EXPORT_WINDOW_MS).min(stop);
             let read = state
                 .store
                 .query_series(&info.metric, info.labels.clone(), from, to)

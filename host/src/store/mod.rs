@@ -132,6 +132,13 @@ enum Command {
         end_ms: i64,
         reply: oneshot::Sender<Result<Option<SeriesPoints>, StoreError>>,
     },
+    SeriesExtent {
+        metric: String,
+        labels: Labels,
+        start_ms: i64,
+        end_ms: i64,
+        reply: oneshot::Sender<Result<Option<(i64, i64)>, StoreError>>,
+    },
     QueryRange(RangeQuery, oneshot::Sender<Result<RangeResult, StoreError>>),
     Latest {
         metric: String,
@@ -246,6 +253,26 @@ impl Store {
     ) -> Result<Option<SeriesPoints>, StoreError> {
         let metric = metric.to_owned();
         self.request(|reply| Command::QuerySeries {
+            metric,
+            labels,
+            start_ms,
+            end_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// Where the series of `metric` labelled exactly `labels` has points in
+    /// `[start_ms, end_ms)`: its first and last timestamps there.
+    pub async fn series_extent(
+        &self,
+        metric: &str,
+        labels: Labels,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let metric = metric.to_owned();
+        self.request(|reply| Command::SeriesExtent {
             metric,
             labels,
             start_ms,
@@ -452,6 +479,15 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
                 reply,
             } => {
                 let _ = reply.send(db.query_series(&metric, &labels, start_ms, end_ms));
+            }
+            Command::SeriesExtent {
+                metric,
+                labels,
+                start_ms,
+                end_ms,
+                reply,
+            } => {
+                let _ = reply.send(db.series_extent(&metric, &labels, start_ms, end_ms));
             }
             Command::QueryRange(query, reply) => {
                 let _ = reply.send(db.query_range(&query));

@@ -84,6 +84,41 @@ impl Database {
         }))
     }
 
+    /// The first and last timestamps of the series of `metric` labelled
+    /// exactly `labels` within `[start_ms, end_ms)`, from the head, the
+    /// sorted rows and the archive's chunk bounds (no chunk is decoded):
+    /// where a reader of the range needs to look. `None` when it has none.
+    pub fn series_extent(
+        &self,
+        metric: &str,
+        labels: &Labels,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let Some(id) = self
+            .matching_series(metric, labels)
+            .into_iter()
+            .find_map(|(id, meta)| (meta.labels == labels).then_some(id))
+        else {
+            return Ok(None);
+        };
+        let last = end_ms.saturating_sub(1);
+        let extent: (Option<i64>, Option<i64>) = self.conn().query_row(
+            "SELECT min(lo), max(hi) FROM (
+                 SELECT min(ts) AS lo, max(ts) AS hi FROM samples_head
+                  WHERE series_id = ? AND ts >= ? AND ts < ?
+                 UNION ALL SELECT min(ts), max(ts) FROM samples_compact
+                  WHERE series_id = ? AND ts >= ? AND ts < ?
+                 UNION ALL SELECT min(greatest(first_ms, ?)), max(least(last_ms, ?)) FROM archive
+                  WHERE tier = 0 AND series_id = ? AND last_ms >= ? AND first_ms < ?)",
+            params![
+                id, start_ms, end_ms, id, start_ms, end_ms, start_ms, last, id, start_ms, end_ms
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(extent.0.zip(extent.1))
+    }
+
     /// [`Database::query`]'s points, with the archive staged.
     fn raw_points(
         &self,

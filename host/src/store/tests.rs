@@ -740,6 +740,14 @@ async fn one_series_is_read_by_its_exact_labels_from_head_compact_and_archive() 
     store.compact(3_600_000).await.unwrap();
     store.merge(0, 86_400_000).await.unwrap();
     let whole = read(0, 7_200_000).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .series_extent("app.load", only_a.clone(), 60_000, 7_000_000)
+            .await
+            .unwrap(),
+        Some((60_000, 116 * 60_000)),
+        "bounded by the range, from the archive's chunk bounds and the head"
+    );
     assert_eq!(whole.points.len(), 120);
     assert_eq!(whole.points[119], (119 * 60_000, 119.0));
     assert!(
