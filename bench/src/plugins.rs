@@ -58,6 +58,27 @@ fn config_for(dir: &Path, plugins_dir: &Path, extra: &str) -> anyhow::Result<Con
     Ok(Config::from_toml_str(&text, "bench")?)
 }
 
+/// The median cost of `collect()` on a live instance of plugin `name`,
+/// which must return [`SAMPLES_PER_CALL`] samples.
+async fn time_collect(loader: &Loader, config: &Config, name: &str) -> anyhow::Result<Timing> {
+    let compiled = loader.compile(config, name)?.context("enabled")?;
+    let mut plugin = loader
+        .instances(&compiled, config)
+        .await
+        .collector
+        .with_context(|| format!("{name} is a collector"))?;
+    Ok(time_async(100, 5000, async || {
+        let outcome = plugin.collect(0).await;
+        assert_eq!(
+            outcome.samples.len(),
+            SAMPLES_PER_CALL,
+            "{name}: {:?}",
+            outcome.error
+        );
+    })
+    .await)
+}
+
 /// The host's work per sample without a plugin: name check, labels, value
 /// check; what the boundary adds is the rest.
 fn native_baseline(tick: i64) -> Vec<Sample> {
@@ -82,10 +103,24 @@ pub async fn run() -> anyhow::Result<String> {
         fixture("fixture-bench")?,
         plugins_dir.join("fixture-bench.wasm"),
     )?;
+    // The same fixture returning full samples, and a 0.1 collector of the
+    // same shape through the adapter: the paths the readings replace.
+    std::fs::copy(
+        fixture("fixture-bench")?,
+        plugins_dir.join("bench-samples.wasm"),
+    )?;
+    std::fs::copy(
+        fixture("fixture-v01-collector")?,
+        plugins_dir.join("bench-v01.wasm"),
+    )?;
     let config = config_for(
         dir.path(),
         &plugins_dir,
-        "[[plugins]]\nname = \"fixture-bench\"\n",
+        &format!(
+            "[[plugins]]\nname = \"fixture-bench\"\n\n\
+             [[plugins]]\nname = \"bench-samples\"\nconfig = {{ mode = \"samples\" }}\n\n\
+             [[plugins]]\nname = \"bench-v01\"\nconfig = {{ samples = {SAMPLES_PER_CALL} }}\n"
+        ),
     )?;
     let runtime = PluginRuntime::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
     runtime.spawn_epoch_ticker();
@@ -131,22 +166,11 @@ pub async fn run() -> anyhow::Result<String> {
     let instantiate = Timing::of(instantiate);
 
     // One collect() of 100 samples on a live instance, against the host's
-    // own work for 100 samples without a plugin.
-    let mut plugin = loader
-        .instances(&compiled, &config)
-        .await
-        .collector
-        .context("a collector")?;
-    let call = time_async(100, 5000, async || {
-        let outcome = plugin.collect(0).await;
-        assert_eq!(
-            outcome.samples.len(),
-            SAMPLES_PER_CALL,
-            "{:?}",
-            outcome.error
-        );
-    })
-    .await;
+    // own work for 100 samples without a plugin; the same run times the
+    // full-sample and the 0.1 paths.
+    let call = time_collect(&loader, &config, "fixture-bench").await?;
+    let samples_call = time_collect(&loader, &config, "bench-samples").await?;
+    let v01_call = time_collect(&loader, &config, "bench-v01").await?;
     let baseline = time_async(100, 5000, async || {
         std::hint::black_box(native_baseline(0));
     })
@@ -159,7 +183,7 @@ pub async fn run() -> anyhow::Result<String> {
     writeln!(out, "## Plugins\n")?;
     writeln!(
         out,
-        "Command: `cargo xtask bench` (bench/src/plugins.rs); fixture `fixture-bench` returns {SAMPLES_PER_CALL} labelled gauges per call.\n"
+        "Command: `cargo xtask bench` (bench/src/plugins.rs); fixture `fixture-bench` returns {SAMPLES_PER_CALL} labelled gauges per call, as readings of series it declared once (or, as `bench-samples`, as full samples); `fixture-v01-collector` returns the same shape through the 0.1 adapter.\n"
     )?;
     writeln!(
         out,
@@ -168,12 +192,30 @@ pub async fn run() -> anyhow::Result<String> {
     writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
     writeln!(
         out,
-        "| `collect()` of {SAMPLES_PER_CALL} samples, host conversion included | {} | {} | {} | native: build and validate {SAMPLES_PER_CALL} samples, {} | {:.1}× | ≤ 20 µs |",
+        "| `collect()` of {SAMPLES_PER_CALL} readings of declared series (0.2), host conversion included | {} | {} | {} | native: build and validate {SAMPLES_PER_CALL} samples, {} | {:.1}× | ≤ 20 µs |",
         human(call.median),
         human(call.p99),
         call.runs,
         human(baseline.median),
         ratio(call.median, baseline.median)
+    )?;
+    writeln!(
+        out,
+        "| `collect()` of {SAMPLES_PER_CALL} full samples (0.2), host checks included | {} | {} | {} | the readings above, {} | {:.1}× | — |",
+        human(samples_call.median),
+        human(samples_call.p99),
+        samples_call.runs,
+        human(call.median),
+        ratio(samples_call.median, call.median)
+    )?;
+    writeln!(
+        out,
+        "| `collect()` of {SAMPLES_PER_CALL} samples by a 0.1 component through the adapter | {} | {} | {} | the same samples from a 0.2 component, {} | {:.2}× | — |",
+        human(v01_call.median),
+        human(v01_call.p99),
+        v01_call.runs,
+        human(samples_call.median),
+        ratio(v01_call.median, samples_call.median)
     )?;
     writeln!(
         out,
