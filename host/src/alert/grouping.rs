@@ -31,15 +31,10 @@ impl Grouping {
     }
 }
 
-/// The value of `name` for `alert`, as silences and groups read it.
+/// The value of `name` for `alert`, as silences and groups read it (see
+/// [`Alert::label`]).
 pub fn label_of<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-    match name {
-        "rule" => Some(alert.rule.as_str()),
-        "severity" => Some(alert.severity.as_str()),
-        "component" => Some(alert.component.as_str()),
-        "metric" => Some(alert.metric.as_str()),
-        label => alert.labels.get(label),
-    }
+    alert.label(name)
 }
 
 struct Group {
@@ -119,6 +114,8 @@ mod tests {
             resolved_at: None,
             flapping: false,
             acknowledged: None,
+            description: None,
+            runbook_url: None,
         }
     }
 

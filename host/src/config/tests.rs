@@ -164,6 +164,10 @@ fn alert_rules_take_two_levels_and_hysteresis_and_refuse_contradictions() {
             "take one `threshold`",
         ),
         ("condition = \"bigger\"\nthreshold = 1.0", "bigger"),
+        (
+            "condition = \"greater_than\"\nthreshold = 1.0\nrunbook_url = \"wiki/queue\"",
+            "runbook_url",
+        ),
     ] {
         let err = check(&format!(
             "[[alert_rules]]\nid = \"r\"\nmetric = \"a.b\"\n{text}\n"
@@ -171,4 +175,23 @@ fn alert_rules_take_two_levels_and_hysteresis_and_refuse_contradictions() {
         .unwrap_err();
         assert!(err.contains(needle), "{text}: {err}");
     }
+}
+
+#[test]
+fn a_rule_may_name_its_runbook_and_older_rules_need_none() {
+    let c = check(
+        "[[alert_rules]]\nid = \"queue\"\nmetric = \"app.queueDepth\"\ncondition = \"greater_than\"\n\
+         threshold = 1.0\nrunbook_url = \"https://wiki.example.com/queue\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.alert_rules[0].runbook_url.as_deref(),
+        Some("https://wiki.example.com/queue")
+    );
+    assert!(
+        Config::defaults()
+            .alert_rules
+            .iter()
+            .all(|r| r.runbook_url.is_none())
+    );
 }

@@ -212,6 +212,8 @@ impl Ticker {
                 threshold: f64::NAN,
                 message: format!("rule script `{script}` failed: {failure}"),
                 component: "rules".to_owned(),
+                description: None,
+                runbook_url: None,
                 timing: Timing::default(),
             });
         }

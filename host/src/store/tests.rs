@@ -151,6 +151,8 @@ async fn alert_transitions_are_stored_and_queried_by_time_and_rule() {
         resolved_at: None,
         flapping: false,
         acknowledged: None,
+        description: None,
+        runbook_url: None,
     };
     store
         .record_alert_events(vec![
