@@ -195,3 +195,20 @@ fn a_rule_may_name_its_runbook_and_older_rules_need_none() {
             .all(|r| r.runbook_url.is_none())
     );
 }
+
+#[test]
+fn external_url_is_optional_checked_and_defaults_to_the_address_served() {
+    let served: std::net::SocketAddr = "127.0.0.1:43210".parse().unwrap();
+    assert_eq!(
+        Config::defaults().external_url_for(served),
+        "http://127.0.0.1:43210"
+    );
+    let c = check("external_url = \"https://perfwatch.example.com/\"").unwrap();
+    assert_eq!(
+        c.external_url_for(served),
+        "https://perfwatch.example.com",
+        "without the trailing slash, so paths join cleanly"
+    );
+    let err = check("external_url = \"perfwatch.example.com\"").unwrap_err();
+    assert!(err.contains("external_url"), "{err}");
+}
