@@ -1,5 +1,7 @@
 //! Alert delivery policy end to end: silences, inhibition and
-//! acknowledgement, through the API, with the console channel delivering.
+//! acknowledgement, through the API, with the console channel
+//! delivering and `/api/v1/deliveries` telling what became of each
+//! notification.
 
 use perfwatch_tests::{HostDir, PerfwatchProcess, Stream, WAIT, eventually, get, post_json};
 use serde_json::{Value, json};
@@ -36,13 +38,18 @@ severity = "warning"
     )
 }
 
+/// The delivery records of notifications that carried `alert_id`, newest first.
 fn deliveries_of(host: &PerfwatchProcess, alert_id: &str) -> Vec<Value> {
-    let all = get(host.addr, "/api/v1/deliveries").json();
+    let all = get(host.addr, "/api/v1/deliveries?limit=1000").json();
     all["deliveries"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("a list of deliveries: {all}"))
         .iter()
-        .filter(|d| d["alertId"] == alert_id)
+        .filter(|d| {
+            d["alertIds"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| id == alert_id))
+        })
         .cloned()
         .collect()
 }
@@ -102,6 +109,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         Some(deliveries_of(&host, &quiet_id)).filter(|r| !r.is_empty())
     });
     assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["status"], "skipped", "{records:?}");
     assert!(
         records[0]["error"]
             .as_str()
@@ -143,7 +151,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
     eventually("two deliveries of the critical alert", || {
         let ok = deliveries_of(&host, &critical_id)
             .iter()
-            .filter(|d| d["success"] == true)
+            .filter(|d| d["status"] == "delivered")
             .count();
         (ok >= 2).then_some(())
     });
@@ -190,7 +198,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
     eventually("the delivered resolution of the critical alert", || {
         deliveries_of(&host, &critical_id)
             .iter()
-            .any(|d| d["resolved"] == true && d["success"] == true)
+            .any(|d| d["resolved"] == true && d["status"] == "delivered")
             .then_some(())
     });
     let history = eventually("the stored resolution", || {
@@ -217,7 +225,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         .count();
     let delivered = deliveries_of(&host, &critical_id)
         .iter()
-        .filter(|d| d["resolved"] == false && d["success"] == true)
+        .filter(|d| d["resolved"] == false && d["status"] == "delivered")
         .count();
     assert_eq!(
         delivered, notified,

@@ -5,7 +5,7 @@ use super::bindings::channel::Channel;
 use super::bindings::types;
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
-use crate::model::{Alert, Severity};
+use crate::model::{Alert, DeliveryError, Notification, Severity};
 
 /// A channel plugin instance serving one `[[alerting.channels]]` entry.
 pub struct ChannelPlugin {
@@ -32,27 +32,33 @@ impl ChannelPlugin {
         self.sandbox.stats()
     }
 
-    /// Delivers one alert notification.
-    pub async fn deliver(&mut self, alert: &Alert) -> Result<(), PluginError> {
-        let wit_alert = to_wit(alert);
-        let outcome = self
-            .sandbox
-            .call(move |bindings, store| {
-                Box::pin(async move {
-                    bindings
-                        .perfwatch_plugin_channel_api()
-                        .call_deliver(store, &wit_alert)
-                        .await
+    /// Delivers a notification: the WIT 0.1 world takes one alert per
+    /// call, so each alert goes in turn, stopping at the first failure.
+    /// Every failure is transient here; the plugin cannot say otherwise.
+    pub async fn deliver(&mut self, notification: &Notification) -> Result<(), DeliveryError> {
+        for alert in &notification.alerts {
+            let wit_alert = to_wit(alert);
+            let outcome = self
+                .sandbox
+                .call(move |bindings, store| {
+                    Box::pin(async move {
+                        bindings
+                            .perfwatch_plugin_channel_api()
+                            .call_deliver(store, &wit_alert)
+                            .await
+                    })
                 })
-            })
-            .await;
-        match outcome {
-            CallOutcome::Done(()) => Ok(()),
-            CallOutcome::Failed(error) => Err(error),
-            CallOutcome::Skipped => Err(PluginError::BackingOff {
-                plugin: self.plugin().to_owned(),
-            }),
+                .await;
+            let error = match outcome {
+                CallOutcome::Done(()) => continue,
+                CallOutcome::Failed(error) => error,
+                CallOutcome::Skipped => PluginError::BackingOff {
+                    plugin: self.plugin().to_owned(),
+                },
+            };
+            return Err(DeliveryError::Transient(error.to_string()));
         }
+        Ok(())
     }
 }
 
