@@ -1,5 +1,5 @@
-//! Alert delivery policy end to end: silences, inhibition and
-//! acknowledgement, through the API, with the console channel
+//! Alert delivery policy end to end: silences, inhibition,
+//! acknowledgement and grouping, through the API, with the console channel
 //! delivering and `/api/v1/deliveries` telling what became of each
 //! notification.
 
@@ -244,6 +244,85 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         perfwatch_tests::delete(host.addr, &format!("/api/v1/silences/{silence_id}")).status,
         404
     );
+}
+
+/// Two series of one rule fire in one tick; with `group_by = ["rule"]`
+/// the console gets them as one notification, recorded once with both
+/// alerts, and prints a line for each.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_of_alerts_is_one_delivery_to_a_channel() {
+    let dir = HostDir::new().shipped(&["console"]).config(
+        250,
+        r#"
+[alerting]
+group_by = ["rule"]
+group_wait = 500
+group_interval = 60000
+
+[[alert_rules]]
+id = "queue"
+metric = "e2e.queue"
+condition = "greater_than"
+threshold = 10.0
+runbook_url = "https://wiki.example.com/queue"
+"#,
+    );
+    let mut host = dir.start();
+    let mut stream = Stream::connect(host.addr).await;
+    let posted = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "e2e.queue", "value": 50, "labels": {"queue": "a"}},
+            {"metric": "e2e.queue", "value": 70, "labels": {"queue": "b"}}]"#,
+    );
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let mut fired = Vec::new();
+    for _ in 0..2 {
+        let message = stream
+            .next_for_rule("alert_triggered", "rule:queue", WAIT)
+            .await;
+        assert_eq!(
+            message["data"]["runbookUrl"], "https://wiki.example.com/queue",
+            "{message}"
+        );
+        fired.push(message["data"]["id"].as_str().unwrap().to_owned());
+    }
+    fired.sort();
+
+    // The host's own thresholds (CPU, memory) may fire on a busy machine
+    // and are delivered to the console too; only this rule's group counts.
+    let group = r#"{rule="rule:queue"}"#;
+    let of_group = |answer: Value| -> Vec<Value> {
+        answer["deliveries"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list of deliveries: {answer}"))
+            .iter()
+            .filter(|d| d["groupKey"] == group)
+            .cloned()
+            .collect()
+    };
+    let console = "/api/v1/deliveries?channel=console%230";
+    let record = eventually("the group's delivery record", || {
+        let answer = get(host.addr, &format!("{console}&status=delivered")).json();
+        of_group(answer).into_iter().next()
+    });
+    let mut carried: Vec<String> = record["alertIds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("alert ids: {record}"))
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    carried.sort();
+    assert_eq!(carried, fired, "{record}");
+    assert_eq!(record["attempt"], 1, "{record}");
+    assert!(record["latencyMs"].is_u64(), "{record}");
+    let all = of_group(get(host.addr, console).json());
+    assert_eq!(all.len(), 1, "one notification for the group: {all:?}");
+    eventually("a console line per alert", || {
+        let log = host.log().join("\n");
+        let printed = |queue: &str| log.contains(&format!(r#"labels={{queue="{queue}"}}"#));
+        (printed("a") && printed("b")).then_some(())
+    });
 }
 
 fn perfwatch_tests_now() -> i64 {
