@@ -1,5 +1,7 @@
-//! Alert delivery policy end to end: silences, inhibition and
-//! acknowledgement, through the API, with the console channel delivering.
+//! Alert delivery policy end to end: silences, inhibition,
+//! acknowledgement and grouping, through the API, with the console channel
+//! delivering and `/api/v1/deliveries` telling what became of each
+//! notification.
 
 use perfwatch_tests::{HostDir, PerfwatchProcess, Stream, WAIT, eventually, get, post_json};
 use serde_json::{Value, json};
@@ -36,13 +38,18 @@ severity = "warning"
     )
 }
 
+/// The delivery records of notifications that carried `alert_id`, newest first.
 fn deliveries_of(host: &PerfwatchProcess, alert_id: &str) -> Vec<Value> {
-    let all = get(host.addr, "/api/v1/deliveries").json();
+    let all = get(host.addr, "/api/v1/deliveries?limit=1000").json();
     all["deliveries"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("a list of deliveries: {all}"))
         .iter()
-        .filter(|d| d["alertId"] == alert_id)
+        .filter(|d| {
+            d["alertIds"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| id == alert_id))
+        })
         .cloned()
         .collect()
 }
@@ -102,6 +109,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         Some(deliveries_of(&host, &quiet_id)).filter(|r| !r.is_empty())
     });
     assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["status"], "skipped", "{records:?}");
     assert!(
         records[0]["error"]
             .as_str()
@@ -143,7 +151,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
     eventually("two deliveries of the critical alert", || {
         let ok = deliveries_of(&host, &critical_id)
             .iter()
-            .filter(|d| d["success"] == true)
+            .filter(|d| d["status"] == "delivered")
             .count();
         (ok >= 2).then_some(())
     });
@@ -190,7 +198,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
     eventually("the delivered resolution of the critical alert", || {
         deliveries_of(&host, &critical_id)
             .iter()
-            .any(|d| d["resolved"] == true && d["success"] == true)
+            .any(|d| d["resolved"] == true && d["status"] == "delivered")
             .then_some(())
     });
     let history = eventually("the stored resolution", || {
@@ -217,7 +225,7 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         .count();
     let delivered = deliveries_of(&host, &critical_id)
         .iter()
-        .filter(|d| d["resolved"] == false && d["success"] == true)
+        .filter(|d| d["resolved"] == false && d["status"] == "delivered")
         .count();
     assert_eq!(
         delivered, notified,
@@ -236,6 +244,85 @@ async fn silences_inhibition_and_acknowledgement_decide_what_is_delivered() {
         perfwatch_tests::delete(host.addr, &format!("/api/v1/silences/{silence_id}")).status,
         404
     );
+}
+
+/// Two series of one rule fire in one tick; with `group_by = ["rule"]`
+/// the console gets them as one notification, recorded once with both
+/// alerts, and prints a line for each.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_of_alerts_is_one_delivery_to_a_channel() {
+    let dir = HostDir::new().shipped(&["console"]).config(
+        250,
+        r#"
+[alerting]
+group_by = ["rule"]
+group_wait = 500
+group_interval = 60000
+
+[[alert_rules]]
+id = "queue"
+metric = "e2e.queue"
+condition = "greater_than"
+threshold = 10.0
+runbook_url = "https://wiki.example.com/queue"
+"#,
+    );
+    let mut host = dir.start();
+    let mut stream = Stream::connect(host.addr).await;
+    let posted = post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "e2e.queue", "value": 50, "labels": {"queue": "a"}},
+            {"metric": "e2e.queue", "value": 70, "labels": {"queue": "b"}}]"#,
+    );
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let mut fired = Vec::new();
+    for _ in 0..2 {
+        let message = stream
+            .next_for_rule("alert_triggered", "rule:queue", WAIT)
+            .await;
+        assert_eq!(
+            message["data"]["runbookUrl"], "https://wiki.example.com/queue",
+            "{message}"
+        );
+        fired.push(message["data"]["id"].as_str().unwrap().to_owned());
+    }
+    fired.sort();
+
+    // The host's own thresholds (CPU, memory) may fire on a busy machine
+    // and are delivered to the console too; only this rule's group counts.
+    let group = r#"{rule="rule:queue"}"#;
+    let of_group = |answer: Value| -> Vec<Value> {
+        answer["deliveries"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list of deliveries: {answer}"))
+            .iter()
+            .filter(|d| d["groupKey"] == group)
+            .cloned()
+            .collect()
+    };
+    let console = "/api/v1/deliveries?channel=console%230";
+    let record = eventually("the group's delivery record", || {
+        let answer = get(host.addr, &format!("{console}&status=delivered")).json();
+        of_group(answer).into_iter().next()
+    });
+    let mut carried: Vec<String> = record["alertIds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("alert ids: {record}"))
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    carried.sort();
+    assert_eq!(carried, fired, "{record}");
+    assert_eq!(record["attempt"], 1, "{record}");
+    assert!(record["latencyMs"].is_u64(), "{record}");
+    let all = of_group(get(host.addr, console).json());
+    assert_eq!(all.len(), 1, "one notification for the group: {all:?}");
+    eventually("a console line per alert", || {
+        let log = host.log().join("\n");
+        let printed = |queue: &str| log.contains(&format!(r#"labels={{queue="{queue}"}}"#));
+        (printed("a") && printed("b")).then_some(())
+    });
 }
 
 fn perfwatch_tests_now() -> i64 {

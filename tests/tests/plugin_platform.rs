@@ -231,11 +231,11 @@ async fn alerts_reach_the_console_channel_and_exports_are_written() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|d| d["alertId"] == id.as_str())
+            .find(|d| d["alertIds"] == serde_json::json!([id]))
             .cloned()
     });
     assert_eq!(delivery["channel"], "console#0", "{delivery}");
-    assert_eq!(delivery["success"], true, "{delivery}");
+    assert_eq!(delivery["status"], "delivered", "{delivery}");
     let log = eventually("the console line", || {
         let log = host.log().join("\n");
         log.contains("[CRITICAL]").then_some(log)

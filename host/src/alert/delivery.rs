@@ -1,54 +1,82 @@
 //! The delivery queue: notifications leave the tick here and are sent by
-//! one task per channel, with retry and backoff, so a slow or dead receiver
-//! never delays a tick or another channel.
+//! one task per channel, with retry and backoff (`retry.rs`), so a slow or
+//! dead receiver never delays a tick or another channel. With grouping on,
+//! each group's burst is one notification per channel. What became of
+//! every notification goes to a [`DeliveryLog`], which the store keeps.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
 use futures::future::BoxFuture;
-use serde::Serialize;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
 
-use super::grouping::Grouping;
+use super::grouping::{Flush, Grouping};
+use super::retry::{Jitter, next_wait};
 use crate::config::ChannelFilters;
-use crate::model::Alert;
+use crate::model::{Alert, DeliveryError, DeliveryRecord, DeliveryStatus, Notification};
 
-/// Attempts per notification before it is given up (and recorded so).
-pub const MAX_ATTEMPTS: u32 = 5;
-/// Wait before the first retry; doubled for each further one (1, 2, 4, 8 s).
-pub const RETRY_BASE: Duration = Duration::from_secs(1);
 /// Notifications waiting per channel. A channel whose receiver is down for
-/// long drops the oldest-arriving excess rather than growing without bound.
+/// long drops the excess (and records each drop) rather than growing
+/// without bound.
 pub const CHANNEL_QUEUE: usize = 1000;
-/// Delivery records kept for the API.
-pub const MAX_RECORDS: usize = 1000;
+/// Delivery records waiting to be stored. The store writes a batch in
+/// milliseconds, so this fills only when the store is stuck; beyond it a
+/// record is written to the log (ERROR) instead of piling up in memory.
+pub const RECORD_QUEUE: usize = 10_000;
 
 /// Something that can deliver a notification: a channel plugin instance.
 pub trait AlertSink: Send + 'static {
-    /// Sends one notification; the error says why it failed.
-    fn deliver<'a>(&'a mut self, alert: &'a Alert) -> BoxFuture<'a, Result<(), String>>;
+    /// Sends one notification; the error says why it failed and whether
+    /// trying again can help.
+    fn deliver<'a>(
+        &'a mut self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
 }
 
-/// One delivery attempt, as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryRecord {
-    /// Channel name, `slack#2`.
-    pub channel: String,
-    /// The alert delivered.
-    pub alert_id: String,
-    /// Whether the alert was firing or resolved.
-    pub resolved: bool,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// Whether the attempt succeeded.
-    pub success: bool,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// When the attempt ended, epoch ms.
-    pub timestamp: i64,
+/// Where the queue reports every attempt, drop and skip. Reporting never
+/// waits: records go into a bounded channel whose other end (see
+/// [`DeliveryLog::channel`]) writes them in batches, so neither a delivery
+/// task nor the tick waits on the store.
+#[derive(Clone)]
+pub struct DeliveryLog {
+    records: Option<mpsc::Sender<DeliveryRecord>>,
+}
+
+impl DeliveryLog {
+    /// A log, and the receiving end its records arrive at.
+    pub fn channel() -> (Self, mpsc::Receiver<DeliveryRecord>) {
+        let (records, receiver) = mpsc::channel(RECORD_QUEUE);
+        let log = Self {
+            records: Some(records),
+        };
+        (log, receiver)
+    }
+
+    /// A log that keeps nothing: for a queue without channels.
+    pub fn discard() -> Self {
+        Self { records: None }
+    }
+
+    fn record(&self, record: DeliveryRecord) {
+        let Some(records) = &self.records else {
+            return;
+        };
+        match records.try_send(record) {
+            Ok(()) => {}
+            Err(TrySendError::Full(r)) => tracing::error!(
+                channel = %r.channel,
+                status = r.status.as_str(),
+                attempt = r.attempt,
+                alerts = ?r.alert_ids,
+                error = r.error.as_deref().unwrap_or_default(),
+                "more than {RECORD_QUEUE} delivery records wait for the store; this one is only logged"
+            ),
+            // The writer stopped: the host is shutting down.
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
 }
 
 /// One channel as the queue sees it.
@@ -64,7 +92,7 @@ pub struct ChannelSink {
 struct Route {
     name: String,
     filters: ChannelFilters,
-    queue: mpsc::Sender<Alert>,
+    queue: mpsc::Sender<Notification>,
     /// A replacement sink (a reloaded plugin) for the channel's task.
     replace: mpsc::UnboundedSender<Box<dyn AlertSink>>,
 }
@@ -72,18 +100,27 @@ struct Route {
 /// Handle to the per-channel delivery tasks; cheap to clone.
 #[derive(Clone)]
 pub struct DeliveryQueue {
-    routes: Arc<std::sync::RwLock<Vec<Route>>>,
-    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    routes: Arc<RwLock<Vec<Route>>>,
+    log: DeliveryLog,
+    /// What notifications link back to (see `Notification::external_url`).
+    external_url: Arc<str>,
     /// Where notifications go first when grouping is on.
     grouper: Option<mpsc::UnboundedSender<Alert>>,
 }
 
 impl DeliveryQueue {
-    /// Starts one task per channel.
-    pub fn start(channels: Vec<ChannelSink>) -> Self {
+    /// The base URL notifications link back to.
+    pub fn external_url(&self) -> &str {
+        &self.external_url
+    }
+
+    /// Starts one task per channel; records go to `log`, and notifications
+    /// link to `external_url`.
+    pub fn start(channels: Vec<ChannelSink>, log: DeliveryLog, external_url: &str) -> Self {
         let queue = Self {
             routes: Default::default(),
-            records: Default::default(),
+            log,
+            external_url: external_url.into(),
             grouper: None,
         };
         for channel in channels {
@@ -118,7 +155,7 @@ impl DeliveryQueue {
             sink,
             receiver,
             replacements,
-            self.records.clone(),
+            self.log.clone(),
         ));
         routes.push(Route {
             name,
@@ -128,60 +165,67 @@ impl DeliveryQueue {
         });
     }
 
-    /// A queue with no channels.
+    /// A queue with no channels, which records nothing.
     pub fn empty() -> Self {
-        Self::start(Vec::new())
+        Self::start(Vec::new(), DeliveryLog::discard(), "")
     }
 
     /// Groups notifications from now on (see [`super::grouping`]).
     pub fn with_grouping(mut self, grouping: Grouping) -> Self {
         if !grouping.is_passthrough() {
             let direct = self.clone();
-            self.grouper = Some(super::grouping::spawn(grouping, move |alert| {
-                direct.dispatch(alert)
+            self.grouper = Some(super::grouping::spawn(grouping, move |flush| {
+                direct.dispatch(flush)
             }));
         }
         self
     }
 
-    /// Hands a notification on: to its group when grouping is on, else to
-    /// the channels at once. Never waits.
+    /// Hands an alert's notification on: to its group when grouping is on,
+    /// else to the channels at once, alone. Never waits.
     pub fn enqueue(&self, alert: &Alert) {
         match &self.grouper {
             Some(grouper) => {
                 let _ = grouper.send(alert.clone());
             }
-            None => self.dispatch(alert),
+            None => self.dispatch(Flush::single(alert.clone())),
         }
     }
 
-    /// Hands a notification to every channel whose filters match. Never
-    /// waits: a full channel queue drops the notification and records why.
-    fn dispatch(&self, alert: &Alert) {
+    /// Hands each channel one notification of the alerts of `flush` that
+    /// pass its filters (none when no alert does). Never waits: a full
+    /// channel queue drops the notification and records why.
+    fn dispatch(&self, flush: Flush) {
         for route in self.routes.read().expect("routes lock").iter() {
-            if !route
-                .filters
-                .matches(alert.severity, &alert.component, &alert.metric)
-            {
+            let alerts: Vec<Alert> = flush
+                .alerts
+                .iter()
+                .filter(|a| route.filters.matches(a.severity, &a.component, &a.metric))
+                .cloned()
+                .collect();
+            if alerts.is_empty() {
                 continue;
             }
-            if route.queue.try_send(alert.clone()).is_err() {
-                tracing::error!(channel = %route.name, alert = %alert.id, "delivery queue full; notification dropped");
-                record(
-                    &self.records,
-                    DeliveryRecord {
-                        channel: route.name.clone(),
-                        alert_id: alert.id.clone(),
-                        resolved: alert.resolved,
-                        attempt: 0,
-                        success: false,
-                        error: Some(format!(
-                            "dropped: more than {CHANNEL_QUEUE} notifications waiting"
-                        )),
-                        timestamp: crate::clock::now_ms(),
-                    },
-                );
-            }
+            let notification = Notification::new(
+                &route.name,
+                flush.key.clone(),
+                flush.labels.clone(),
+                &self.external_url,
+                alerts,
+            );
+            let (notification, why) = match route.queue.try_send(notification) {
+                Ok(()) => continue,
+                Err(TrySendError::Full(n)) => (
+                    n,
+                    format!("more than {CHANNEL_QUEUE} notifications waiting"),
+                ),
+                Err(TrySendError::Closed(n)) => (n, "the channel's task has stopped".to_owned()),
+            };
+            tracing::error!(channel = %route.name, group = %notification.group_key, alerts = ?notification.alert_ids(), "notification dropped: {why}");
+            self.log.record(DeliveryRecord {
+                error: Some(format!("dropped: {why}")),
+                ..record_of(&notification, DeliveryStatus::Dropped, 0)
+            });
         }
     }
 
@@ -189,77 +233,86 @@ impl DeliveryQueue {
     /// inhibited), so the record shows why nobody was told.
     pub fn record_skipped(&self, alert: &Alert, reason: String) {
         tracing::info!(alert = %alert.id, "not delivered: {reason}");
-        record(
-            &self.records,
-            DeliveryRecord {
-                channel: "*".to_owned(),
-                alert_id: alert.id.clone(),
-                resolved: alert.resolved,
-                attempt: 0,
-                success: false,
-                error: Some(reason),
-                timestamp: crate::clock::now_ms(),
-            },
-        );
-    }
-
-    /// Delivery attempts, newest first.
-    pub fn recent(&self) -> Vec<DeliveryRecord> {
-        self.records
-            .lock()
-            .expect("records lock")
-            .iter()
-            .rev()
-            .cloned()
-            .collect()
+        self.log.record(DeliveryRecord {
+            timestamp: crate::clock::now_ms(),
+            channel: "*".to_owned(),
+            status: DeliveryStatus::Skipped,
+            attempt: 0,
+            group_key: String::new(),
+            alert_ids: vec![alert.id.clone()],
+            resolved: alert.resolved,
+            error_class: None,
+            error: Some(reason),
+            latency_ms: None,
+        });
     }
 }
 
-fn record(records: &Mutex<VecDeque<DeliveryRecord>>, r: DeliveryRecord) {
-    let mut records = records.lock().expect("records lock");
-    records.push_back(r);
-    while records.len() > MAX_RECORDS {
-        records.pop_front();
+/// A record of `notification` with `status`, stamped now.
+fn record_of(notification: &Notification, status: DeliveryStatus, attempt: u32) -> DeliveryRecord {
+    DeliveryRecord {
+        timestamp: crate::clock::now_ms(),
+        channel: notification.receiver.clone(),
+        status,
+        attempt,
+        group_key: notification.group_key.clone(),
+        alert_ids: notification.alert_ids(),
+        resolved: notification.is_resolved(),
+        error_class: None,
+        error: None,
+        latency_ms: None,
     }
 }
 
+/// One channel's task: its notifications in order, each tried until it is
+/// delivered or given up (see `retry.rs`).
 async fn run_channel(
     name: String,
     mut sink: Box<dyn AlertSink>,
-    mut queue: mpsc::Receiver<Alert>,
+    mut queue: mpsc::Receiver<Notification>,
     mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
-    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    log: DeliveryLog,
 ) {
-    while let Some(alert) = queue.recv().await {
-        for attempt in 1..=MAX_ATTEMPTS {
+    let mut jitter = Jitter::from_clock();
+    while let Some(notification) = queue.recv().await {
+        for attempt in 1.. {
             // A plugin reloaded while this notification waited delivers it.
             while let Ok(newer) = replacements.try_recv() {
                 sink = newer;
             }
-            let result = sink.deliver(&alert).await;
-            let success = result.is_ok();
-            if let Err(error) = &result {
-                tracing::warn!(channel = %name, alert = %alert.id, attempt, "delivery failed: {error}");
-            }
-            record(
-                &records,
-                DeliveryRecord {
-                    channel: name.clone(),
-                    alert_id: alert.id.clone(),
-                    resolved: alert.resolved,
-                    attempt,
-                    success,
-                    error: result.err(),
-                    timestamp: crate::clock::now_ms(),
-                },
-            );
-            if success {
+            let started = Instant::now();
+            let result = sink.deliver(&notification).await;
+            let latency_ms = Some(started.elapsed().as_millis() as u64);
+            let Err(error) = result else {
+                log.record(DeliveryRecord {
+                    latency_ms,
+                    ..record_of(&notification, DeliveryStatus::Delivered, attempt)
+                });
                 break;
-            }
-            if attempt == MAX_ATTEMPTS {
-                tracing::error!(channel = %name, alert = %alert.id, "giving up after {MAX_ATTEMPTS} attempts");
-            } else {
-                tokio::time::sleep(RETRY_BASE * (1 << (attempt - 1))).await;
+            };
+            let wait = next_wait(&error, attempt, &mut jitter);
+            let status = match wait {
+                Some(_) => DeliveryStatus::Failed,
+                None => DeliveryStatus::GaveUp,
+            };
+            log.record(DeliveryRecord {
+                error_class: Some(error.class().to_owned()),
+                error: Some(error.reason().to_owned()),
+                latency_ms,
+                ..record_of(&notification, status, attempt)
+            });
+            let class = error.class();
+            let group = &notification.group_key;
+            match wait {
+                Some(wait) => {
+                    let retry_in_ms = wait.as_millis() as u64;
+                    tracing::warn!(channel = %name, %group, attempt, class, retry_in_ms, "delivery failed: {}", error.reason());
+                    tokio::time::sleep(wait).await;
+                }
+                None => {
+                    tracing::error!(channel = %name, %group, attempt, class, alerts = ?notification.alert_ids(), "delivery given up: {}", error.reason());
+                    break;
+                }
             }
         }
     }
@@ -267,25 +320,64 @@ async fn run_channel(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
     use super::*;
+    use crate::alert::retry::{MAX_ATTEMPTS, backoff_ceiling};
     use crate::model::{Labels, Severity};
 
-    struct Flaky {
-        failures_left: u32,
-        delivered: Arc<Mutex<Vec<String>>>,
+    /// One call a receiver got: when, and what.
+    type Calls = Arc<Mutex<Vec<(Instant, Notification)>>>;
+
+    /// A receiver whose `n`th call (from 1) gets `answer(n)`.
+    struct Receiver<F> {
+        answer: F,
+        calls: Calls,
     }
 
-    impl AlertSink for Flaky {
-        fn deliver<'a>(&'a mut self, alert: &'a Alert) -> BoxFuture<'a, Result<(), String>> {
+    impl<F> AlertSink for Receiver<F>
+    where
+        F: FnMut(usize) -> Result<(), DeliveryError> + Send + 'static,
+    {
+        fn deliver<'a>(
+            &'a mut self,
+            notification: &'a Notification,
+        ) -> BoxFuture<'a, Result<(), DeliveryError>> {
             Box::pin(async move {
-                if self.failures_left > 0 {
-                    self.failures_left -= 1;
-                    return Err("receiver down".to_owned());
-                }
-                self.delivered.lock().unwrap().push(alert.id.clone());
-                Ok(())
+                let n = {
+                    let mut calls = self.calls.lock().unwrap();
+                    calls.push((Instant::now(), notification.clone()));
+                    calls.len()
+                };
+                (self.answer)(n)
             })
         }
+    }
+
+    fn channel(
+        name: &str,
+        filters: ChannelFilters,
+        answer: impl FnMut(usize) -> Result<(), DeliveryError> + Send + 'static,
+    ) -> (ChannelSink, Calls) {
+        let calls = Calls::default();
+        let sink = ChannelSink {
+            name: name.into(),
+            filters,
+            sink: Box::new(Receiver {
+                answer,
+                calls: calls.clone(),
+            }),
+        };
+        (sink, calls)
+    }
+
+    fn ok(_: usize) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    fn down() -> DeliveryError {
+        DeliveryError::Transient("receiver down".into())
     }
 
     fn alert(id: &str, severity: Severity) -> Alert {
@@ -304,126 +396,276 @@ mod tests {
             resolved_at: None,
             flapping: false,
             acknowledged: None,
+            description: None,
+            runbook_url: None,
+        }
+    }
+
+    /// A queue over `channels` whose records arrive at the returned end.
+    fn start(channels: Vec<ChannelSink>) -> (DeliveryQueue, mpsc::Receiver<DeliveryRecord>) {
+        let (log, records) = DeliveryLog::channel();
+        let queue = DeliveryQueue::start(channels, log, "http://127.0.0.1:8080");
+        (queue, records)
+    }
+
+    /// The records reported so far, oldest first.
+    fn drain(records: &mut mpsc::Receiver<DeliveryRecord>) -> Vec<DeliveryRecord> {
+        std::iter::from_fn(|| records.try_recv().ok()).collect()
+    }
+
+    fn statuses(records: &[DeliveryRecord]) -> Vec<(u32, DeliveryStatus)> {
+        records.iter().map(|r| (r.attempt, r.status)).collect()
+    }
+
+    /// The gaps between a receiver's calls.
+    fn gaps(calls: &Calls) -> Vec<Duration> {
+        let calls = calls.lock().unwrap();
+        calls.windows(2).map(|w| w[1].0 - w[0].0).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_with_jittered_backoff_and_recorded() {
+        let (sink, calls) = channel("flaky#0", ChannelFilters::default(), |n| {
+            if n <= 2 { Err(down()) } else { Ok(()) }
+        });
+        let (queue, mut records) = start(vec![sink]);
+        queue.enqueue(&alert("a1", Severity::Warning));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let records = drain(&mut records);
+        use DeliveryStatus::{Delivered, Failed};
+        assert_eq!(
+            statuses(&records),
+            [(1, Failed), (2, Failed), (3, Delivered)]
+        );
+        assert_eq!(records[0].error_class.as_deref(), Some("transient"));
+        assert_eq!(records[0].error.as_deref(), Some("receiver down"));
+        assert_eq!(records[2].alert_ids, ["a1"]);
+        assert_eq!(records[2].error, None);
+        for (attempt, gap) in (1..).zip(gaps(&calls)) {
+            let ceiling = backoff_ceiling(attempt);
+            assert!(
+                gap >= ceiling / 2 && gap <= ceiling + Duration::from_millis(1),
+                "retry {attempt} after {gap:?}: within [{:?}, {ceiling:?}]",
+                ceiling / 2
+            );
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn failures_are_retried_with_backoff_and_recorded() {
-        let delivered = Arc::new(Mutex::new(Vec::new()));
-        let queue = DeliveryQueue::start(vec![ChannelSink {
-            name: "flaky#0".into(),
-            filters: ChannelFilters::default(),
-            sink: Box::new(Flaky {
-                failures_left: 2,
-                delivered: delivered.clone(),
-            }),
-        }]);
+    async fn a_permanent_error_is_attempted_exactly_once() {
+        let (sink, calls) = channel("strict#0", ChannelFilters::default(), |_| {
+            Err(DeliveryError::Permanent("HTTP 400: bad payload".into()))
+        });
+        let (queue, mut records) = start(vec![sink]);
         queue.enqueue(&alert("a1", Severity::Warning));
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        let records = drain(&mut records);
+        assert_eq!(statuses(&records), [(1, DeliveryStatus::GaveUp)]);
+        assert_eq!(records[0].error_class.as_deref(), Some("permanent"));
+        assert_eq!(records[0].error.as_deref(), Some("HTTP 400: bad payload"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_waited_as_asked_and_counts_as_an_attempt() {
+        let (sink, calls) = channel("busy#0", ChannelFilters::default(), |n| match n {
+            1 => Err(DeliveryError::RetryAfter {
+                after_ms: 3000,
+                reason: "HTTP 429".into(),
+            }),
+            _ => Ok(()),
+        });
+        let (queue, mut records) = start(vec![sink]);
+        queue.enqueue(&alert("a1", Severity::Warning));
+        tokio::time::sleep(Duration::from_millis(2990)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1, "not retried before 3 s");
         tokio::time::sleep(Duration::from_secs(10)).await;
-        assert_eq!(*delivered.lock().unwrap(), ["a1"]);
-        let attempts: Vec<(u32, bool)> = queue
-            .recent()
-            .iter()
-            .rev()
-            .map(|r| (r.attempt, r.success))
-            .collect();
-        assert_eq!(attempts, [(1, false), (2, false), (3, true)]);
-        assert_eq!(queue.recent()[2].error.as_deref(), Some("receiver down"));
+        let [gap] = gaps(&calls)[..] else {
+            panic!("two calls: {:?}", gaps(&calls));
+        };
+        assert!(
+            gap >= Duration::from_secs(3) && gap <= Duration::from_millis(3001),
+            "retried at {gap:?}, as asked"
+        );
+        let records = drain(&mut records);
+        use DeliveryStatus::{Delivered, Failed};
+        assert_eq!(statuses(&records), [(1, Failed), (2, Delivered)]);
+        assert_eq!(records[0].error_class.as_deref(), Some("retry_after"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn filters_decide_which_channels_receive_an_alert() {
-        let critical_only = Arc::new(Mutex::new(Vec::new()));
-        let everything = Arc::new(Mutex::new(Vec::new()));
-        let queue = DeliveryQueue::start(vec![
-            ChannelSink {
-                name: "pager#0".into(),
-                filters: ChannelFilters {
-                    severity: vec![Severity::Critical],
-                    ..Default::default()
-                },
-                sink: Box::new(Flaky {
-                    failures_left: 0,
-                    delivered: critical_only.clone(),
-                }),
-            },
-            ChannelSink {
-                name: "log#1".into(),
-                filters: ChannelFilters::default(),
-                sink: Box::new(Flaky {
-                    failures_left: 0,
-                    delivered: everything.clone(),
-                }),
-            },
-        ]);
+        let critical = ChannelFilters {
+            severity: vec![Severity::Critical],
+            ..Default::default()
+        };
+        let (pager, paged) = channel("pager#0", critical, ok);
+        let (log, logged) = channel("log#1", ChannelFilters::default(), ok);
+        let (queue, _records) = start(vec![pager, log]);
         queue.enqueue(&alert("w", Severity::Warning));
         queue.enqueue(&alert("c", Severity::Critical));
         tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(*critical_only.lock().unwrap(), ["c"]);
-        assert_eq!(*everything.lock().unwrap(), ["w", "c"]);
+        let ids = |calls: &Calls| -> Vec<Vec<String>> {
+            calls
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, n)| n.alert_ids())
+                .collect()
+        };
+        assert_eq!(ids(&paged), [["c"]]);
+        assert_eq!(ids(&logged), [["w"], ["c"]]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_grouping_a_notification_is_one_alert_named_by_its_fingerprint() {
+        let (sink, calls) = channel("c#0", ChannelFilters::default(), ok);
+        let (queue, _records) = start(vec![sink]);
+        let a = alert("a1", Severity::Critical);
+        queue.enqueue(&a);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let calls = calls.lock().unwrap();
+        let n = &calls[0].1;
+        assert_eq!(n.receiver, "c#0");
+        assert_eq!(n.group_key, a.fingerprint());
+        assert!(n.group_labels.is_empty());
+        assert_eq!(n.common_labels, a.all_labels());
+        assert_eq!(n.external_url, "http://127.0.0.1:8080");
+        assert_eq!(n.alerts, [a]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_burst_is_one_notification_per_channel_of_the_alerts_it_takes() {
+        let critical = ChannelFilters {
+            severity: vec![Severity::Critical],
+            ..Default::default()
+        };
+        let db_only = ChannelFilters {
+            components: vec!["db".into()],
+            ..Default::default()
+        };
+        let (pager, paged) = channel("pager#0", critical, ok);
+        let (log, logged) = channel("log#1", ChannelFilters::default(), ok);
+        let (dba, dba_calls) = channel("dba#2", db_only, ok);
+        let (queue, mut records) = start(vec![pager, log, dba]);
+        let queue = queue.with_grouping(Grouping {
+            by: vec!["component".into()],
+            wait: Duration::from_secs(30),
+            interval: Duration::from_secs(300),
+        });
+        queue.enqueue(&alert("w1", Severity::Warning));
+        queue.enqueue(&alert("c1", Severity::Critical));
+        queue.enqueue(&alert("w2", Severity::Warning));
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert!(logged.lock().unwrap().is_empty(), "the group waits 30 s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let logged = logged.lock().unwrap();
+        let [(_, all)] = &logged[..] else {
+            panic!("one notification: {logged:?}");
+        };
+        assert_eq!(all.alert_ids(), ["w1", "c1", "w2"]);
+        assert_eq!(all.group_key, "{component=\"system\"}");
+        assert_eq!(
+            all.group_labels,
+            [("component".to_owned(), "system".to_owned())]
+        );
+        let common: Vec<&str> = all.common_labels.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(common, ["component", "metric", "rule"], "severities differ");
+        let paged = paged.lock().unwrap();
+        let [(_, critical_only)] = &paged[..] else {
+            panic!("one notification: {paged:?}");
+        };
+        assert_eq!(critical_only.alert_ids(), ["c1"]);
+        assert_eq!(critical_only.group_key, all.group_key);
+        assert!(dba_calls.lock().unwrap().is_empty(), "no alert for dba#2");
+
+        let mut records = drain(&mut records);
+        records.sort_by(|a, b| a.channel.cmp(&b.channel));
+        let summary: Vec<(&str, DeliveryStatus, usize)> = records
+            .iter()
+            .map(|r| (r.channel.as_str(), r.status, r.alert_ids.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("log#1", DeliveryStatus::Delivered, 3),
+                ("pager#0", DeliveryStatus::Delivered, 1)
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_replaced_sink_delivers_the_retries() {
-        let old = Arc::new(Mutex::new(Vec::new()));
-        let new = Arc::new(Mutex::new(Vec::new()));
-        let queue = DeliveryQueue::start(vec![ChannelSink {
-            name: "c#0".into(),
-            filters: ChannelFilters::default(),
-            sink: Box::new(Flaky {
-                failures_left: u32::MAX,
-                delivered: old.clone(),
-            }),
-        }]);
+        let (failing, old) = channel("c#0", ChannelFilters::default(), |_| Err(down()));
+        let (queue, _records) = start(vec![failing]);
         queue.enqueue(&alert("a", Severity::Warning));
         tokio::time::sleep(Duration::from_millis(10)).await;
-        queue.install(ChannelSink {
-            name: "c#0".into(),
-            filters: ChannelFilters::default(),
-            sink: Box::new(Flaky {
-                failures_left: 0,
-                delivered: new.clone(),
-            }),
-        });
+        let (working, new) = channel("c#0", ChannelFilters::default(), ok);
+        queue.install(working);
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(old.lock().unwrap().is_empty());
+        assert_eq!(old.lock().unwrap().len(), 1);
         assert_eq!(
-            *new.lock().unwrap(),
-            ["a"],
+            new.lock().unwrap().len(),
+            1,
             "the retry went to the new sink"
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_dead_channel_does_not_hold_up_another() {
-        let delivered = Arc::new(Mutex::new(Vec::new()));
-        let queue = DeliveryQueue::start(vec![
-            ChannelSink {
-                name: "dead#0".into(),
-                filters: ChannelFilters::default(),
-                sink: Box::new(Flaky {
-                    failures_left: u32::MAX,
-                    delivered: Arc::default(),
-                }),
-            },
-            ChannelSink {
-                name: "ok#1".into(),
-                filters: ChannelFilters::default(),
-                sink: Box::new(Flaky {
-                    failures_left: 0,
-                    delivered: delivered.clone(),
-                }),
-            },
-        ]);
+        let (dead, _) = channel("dead#0", ChannelFilters::default(), |_| Err(down()));
+        let (live, delivered) = channel("ok#1", ChannelFilters::default(), ok);
+        let (queue, mut records) = start(vec![dead, live]);
         queue.enqueue(&alert("a", Severity::Warning));
+        queue.enqueue(&alert("b", Severity::Warning));
         tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(*delivered.lock().unwrap(), ["a"]);
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        let dead_attempts = queue
-            .recent()
-            .iter()
-            .filter(|r| r.channel == "dead#0")
-            .count();
-        assert_eq!(dead_attempts as u32, MAX_ATTEMPTS);
+        assert_eq!(delivered.lock().unwrap().len(), 2);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        let dead: Vec<(u32, DeliveryStatus)> = drain(&mut records)
+            .into_iter()
+            .filter(|r| r.channel == "dead#0" && r.alert_ids == ["a"])
+            .map(|r| (r.attempt, r.status))
+            .collect();
+        assert_eq!(dead.len() as u32, MAX_ATTEMPTS);
+        assert_eq!(dead.last(), Some(&(MAX_ATTEMPTS, DeliveryStatus::GaveUp)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_channel_queue_drops_the_excess_and_records_it() {
+        let (stuck, _) = channel("stuck#0", ChannelFilters::default(), |_| Err(down()));
+        let (queue, mut records) = start(vec![stuck]);
+        // The channel's task has not run yet: the queue holds CHANNEL_QUEUE.
+        for i in 0..=CHANNEL_QUEUE {
+            queue.enqueue(&alert(&format!("a{i}"), Severity::Warning));
+        }
+        let dropped: Vec<DeliveryRecord> = drain(&mut records)
+            .into_iter()
+            .filter(|r| r.status == DeliveryStatus::Dropped)
+            .collect();
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].alert_ids, [format!("a{CHANNEL_QUEUE}")]);
+        assert_eq!(dropped[0].attempt, 0);
+        assert!(
+            dropped[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("1000 notifications waiting"),
+            "{dropped:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_skip_is_recorded_with_its_reason() {
+        let (queue, mut records) = start(Vec::new());
+        queue.record_skipped(
+            &alert("a1", Severity::Warning),
+            "silenced by s1 (backup)".into(),
+        );
+        let records = drain(&mut records);
+        assert_eq!(statuses(&records), [(0, DeliveryStatus::Skipped)]);
+        assert_eq!(records[0].channel, "*");
+        assert_eq!(records[0].error.as_deref(), Some("silenced by s1 (backup)"));
     }
 }

@@ -51,6 +51,10 @@ pub struct Condition {
     pub message: String,
     /// Component it is attributed to.
     pub component: String,
+    /// What the rule is about, for notifications (see `Alert::description`).
+    pub description: Option<String>,
+    /// Where to read what to do.
+    pub runbook_url: Option<String>,
     /// The rule's timing.
     pub timing: Timing,
 }
@@ -195,6 +199,8 @@ impl AlertEngine {
                 resolved_at: None,
                 flapping: false,
                 acknowledged: None,
+                description: None,
+                runbook_url: None,
             },
             phase: Phase::Pending { since: now },
             timing: c.timing,
@@ -207,6 +213,8 @@ impl AlertEngine {
         tracked.alert.threshold = c.threshold;
         tracked.alert.message = c.message;
         tracked.alert.component = c.component;
+        tracked.alert.description = c.description;
+        tracked.alert.runbook_url = c.runbook_url;
         tracked.timing = c.timing;
         tracked.clear_since = None;
         let next = match tracked.phase {
@@ -493,6 +501,8 @@ fn placeholder(key: &Key, now: i64) -> Alert {
         resolved_at: Some(now),
         flapping: true,
         acknowledged: None,
+        description: None,
+        runbook_url: None,
     }
 }
 

@@ -11,18 +11,20 @@ mod delivery;
 mod engine;
 mod grouping;
 mod persist;
+mod retry;
 mod rule;
 mod silence;
 mod threshold;
 
 pub use bottleneck::{BottleneckEvent, BottleneckTracker, Detection, RESOLVE_GRACE_MS};
-pub use delivery::{AlertSink, ChannelSink, DeliveryQueue, DeliveryRecord, MAX_ATTEMPTS};
+pub use delivery::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue};
 pub use engine::{
     AlertEngine, AlertEvent, Condition, EngineState, FLAP_CHANGES, FLAP_QUIET_MS, FLAP_WINDOW_MS,
     MAX_RESOLVED_HISTORY, Phase, Timing, Tracked, rule_source,
 };
 pub use grouping::{Grouping, label_of};
 pub use persist::{STATE_FILE, StateFile};
+pub use retry::MAX_ATTEMPTS;
 pub use rule::evaluate_alert_rules;
 pub use silence::{Matcher, Silence, SilenceError, Silences, Weekly};
 pub use threshold::evaluate_thresholds;

@@ -82,6 +82,8 @@ mod tests {
             threshold: 5.0,
             message: "m".into(),
             component: "a".into(),
+            description: None,
+            runbook_url: None,
             timing: Timing::default(),
         };
         engine.apply(1, &["threshold:a.b".to_owned()].into(), vec![condition]);

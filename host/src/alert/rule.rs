@@ -65,6 +65,8 @@ pub fn evaluate_alert_rules(
                     rule.condition.symbol()
                 ),
                 component: rule.component(),
+                description: Some(rule.description.clone()),
+                runbook_url: rule.runbook_url.clone(),
                 timing,
             });
         }
@@ -154,6 +156,29 @@ mod tests {
             run(config, "app.queue", &[50.0, 150.0, 600.0, 90.0, 85.0, 70.0]),
             ["+rule:q:warning@1", "+rule:q:critical@2", "-rule:q@5"],
             "90 and 85 are below the warning level but above the clear level"
+        );
+    }
+
+    #[test]
+    fn a_rules_description_and_runbook_reach_its_alerts() {
+        let config = Config::from_toml_str(
+            "[[alert_rules]]\nid = \"q\"\nname = \"Queue\"\nmetric = \"app.queue\"\n\
+             condition = \"greater_than\"\nthreshold = 1.0\nrunbook_url = \"https://wiki.example.com/q\"\n",
+            "test",
+        )
+        .unwrap();
+        let mut window = SampleWindow::new();
+        window.insert_all(&[Sample::gauge("app.queue", 5.0, 0)]);
+        let mut engine = AlertEngine::new();
+        let (evaluated, conditions) = evaluate_alert_rules(&config.alert_rules, &window, &engine);
+        let events = engine.apply(0, &evaluated.into_iter().collect(), conditions);
+        let [AlertEvent::Triggered(alert)] = events.as_slice() else {
+            panic!("one alert fires: {events:?}");
+        };
+        assert_eq!(alert.description.as_deref(), Some("Queue"));
+        assert_eq!(
+            alert.runbook_url.as_deref(),
+            Some("https://wiki.example.com/q")
         );
     }
 

@@ -253,6 +253,8 @@ mod tests {
             resolved_at: None,
             flapping: false,
             acknowledged: None,
+            description: None,
+            runbook_url: None,
         }
     }
 

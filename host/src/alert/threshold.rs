@@ -51,6 +51,8 @@ pub fn evaluate_thresholds(
                     with_unit(level, &t.unit)
                 ),
                 component: t.metric.split('.').next().unwrap_or("system").to_owned(),
+                description: Some(t.description.clone()),
+                runbook_url: None,
                 // Thresholds alert at once, as the original did, but only once.
                 timing: super::Timing::default(),
             });

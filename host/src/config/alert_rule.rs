@@ -91,9 +91,14 @@ pub struct AlertRule {
     /// Whether the rule is evaluated.
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
-    /// Message prefix; the name (or id) when empty.
+    /// Message prefix; the name (or id) when empty. Notifications carry
+    /// it as the alert's `description` annotation.
     #[serde(default)]
     pub description: String,
+    /// Where to read what to do when the rule fires; notifications carry
+    /// it as the `runbook_url` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
     /// Free tags; the tag after `component` names the alert's component.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -151,6 +156,7 @@ pub(super) fn default_alert_rules() -> Vec<AlertRule> {
                 clear_threshold: None,
                 enabled: true,
                 description: name.to_owned(),
+                runbook_url: None,
                 tags: Vec::new(),
             }
         };
@@ -271,6 +277,11 @@ pub(super) fn validate_alert_rules(list: Vec<AlertRule>) -> Result<Vec<AlertRule
                     }
                 }
                 _ => {}
+            }
+            if let Some(url) = &r.runbook_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(format!("{at}.runbook_url: {url:?} is not an http:// or https:// URL"));
             }
             if r.description.is_empty() {
                 r.description = if r.name.is_empty() { r.id.clone() } else { r.name.clone() };

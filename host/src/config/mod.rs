@@ -82,6 +82,8 @@ struct RawConfig {
     bind: String,
     #[serde(default = "default_port")]
     port: u16,
+    #[serde(default)]
+    external_url: Option<String>,
     #[serde(default = "default_update_interval")]
     update_interval: u64,
     #[serde(default = "default_retention_days")]
@@ -192,6 +194,10 @@ pub struct Config {
     pub bind: IpAddr,
     /// Listen port; 0 picks a free one.
     pub port: u16,
+    /// The host's address as people and receivers reach it (a proxy, a
+    /// DNS name), without a trailing `/`; notifications link to it. When
+    /// unset, the address served on (see [`Config::external_url_for`]).
+    pub external_url: Option<String>,
     /// Time between ticks.
     #[serde(rename = "update_interval", serialize_with = "as_millis")]
     pub update_interval: Duration,
@@ -273,6 +279,16 @@ impl Config {
         (self.bind, self.port).into()
     }
 
+    /// Where notifications link to: `external_url` when set, else
+    /// `http://` and `bound`, the address actually served (with `port = 0`,
+    /// the port the system picked).
+    pub fn external_url_for(&self, bound: std::net::SocketAddr) -> String {
+        match &self.external_url {
+            Some(url) => url.clone(),
+            None => format!("http://{bound}"),
+        }
+    }
+
     /// The config as JSON with every secret replaced by [`REDACTED`]: safe
     /// for the API and the WebSocket stream.
     pub fn redacted_json(&self) -> serde_json::Value {
@@ -288,6 +304,17 @@ impl RawConfig {
                 self.bind
             )
         })?;
+        let external_url = match self.external_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => {
+                return Err(format!(
+                    "`external_url`: {url:?} is not an http:// or https:// URL"
+                ));
+            }
+            None => None,
+        };
         if self.update_interval < MIN_UPDATE_INTERVAL_MS {
             return Err(format!(
                 "`update_interval` is {} ms; it must be at least {MIN_UPDATE_INTERVAL_MS} ms",
@@ -331,6 +358,7 @@ impl RawConfig {
         Ok(Config {
             bind,
             port: self.port,
+            external_url,
             update_interval: Duration::from_millis(self.update_interval),
             retention_days: self.retention_days,
             compaction_interval: Duration::from_millis(self.compaction_interval),

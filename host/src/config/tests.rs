@@ -164,6 +164,10 @@ fn alert_rules_take_two_levels_and_hysteresis_and_refuse_contradictions() {
             "take one `threshold`",
         ),
         ("condition = \"bigger\"\nthreshold = 1.0", "bigger"),
+        (
+            "condition = \"greater_than\"\nthreshold = 1.0\nrunbook_url = \"wiki/queue\"",
+            "runbook_url",
+        ),
     ] {
         let err = check(&format!(
             "[[alert_rules]]\nid = \"r\"\nmetric = \"a.b\"\n{text}\n"
@@ -171,4 +175,40 @@ fn alert_rules_take_two_levels_and_hysteresis_and_refuse_contradictions() {
         .unwrap_err();
         assert!(err.contains(needle), "{text}: {err}");
     }
+}
+
+#[test]
+fn a_rule_may_name_its_runbook_and_older_rules_need_none() {
+    let c = check(
+        "[[alert_rules]]\nid = \"queue\"\nmetric = \"app.queueDepth\"\ncondition = \"greater_than\"\n\
+         threshold = 1.0\nrunbook_url = \"https://wiki.example.com/queue\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.alert_rules[0].runbook_url.as_deref(),
+        Some("https://wiki.example.com/queue")
+    );
+    assert!(
+        Config::defaults()
+            .alert_rules
+            .iter()
+            .all(|r| r.runbook_url.is_none())
+    );
+}
+
+#[test]
+fn external_url_is_optional_checked_and_defaults_to_the_address_served() {
+    let served: std::net::SocketAddr = "127.0.0.1:43210".parse().unwrap();
+    assert_eq!(
+        Config::defaults().external_url_for(served),
+        "http://127.0.0.1:43210"
+    );
+    let c = check("external_url = \"https://perfwatch.example.com/\"").unwrap();
+    assert_eq!(
+        c.external_url_for(served),
+        "https://perfwatch.example.com",
+        "without the trailing slash, so paths join cleanly"
+    );
+    let err = check("external_url = \"perfwatch.example.com\"").unwrap_err();
+    assert!(err.contains("external_url"), "{err}");
 }

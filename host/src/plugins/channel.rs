@@ -8,7 +8,7 @@ use super::adapter_v1;
 use super::bindings::{v1, v2};
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
-use crate::model::{Alert, DeliveryError, Notification, NotificationStatus, Severity};
+use crate::model::{Alert, AlertStatus, DeliveryError, Notification, Severity};
 
 /// A channel plugin instance serving one `[[alerting.channels]]` entry.
 pub struct ChannelPlugin {
@@ -162,7 +162,7 @@ fn notification_to_wit(n: &Notification) -> v2::types::Notification {
         |v: &[(String, String)]| labels_to_wit(v.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     v2::types::Notification {
         receiver: n.receiver.clone(),
-        status: status_to_wit(n.status == NotificationStatus::Firing),
+        status: status_to_wit(n.status == AlertStatus::Firing),
         group_key: n.group_key.clone(),
         group_labels: pairs(&n.group_labels),
         common_labels: pairs(&n.common_labels),

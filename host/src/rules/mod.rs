@@ -218,6 +218,8 @@ impl RuleSet {
                             threshold: r.threshold,
                             message: r.message,
                             component: r.component,
+                            description: None,
+                            runbook_url: None,
                             timing: r.timing,
                         }));
                 }

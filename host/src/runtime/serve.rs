@@ -4,11 +4,11 @@
 use anyhow::Context;
 use futures::future::BoxFuture;
 
-use crate::alert::{AlertSink, ChannelSink, DeliveryQueue, Grouping};
+use crate::alert::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue, Grouping};
 use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
 use crate::config::{Channel, Config};
-use crate::model::Alert;
+use crate::model::{DeliveryError, DeliveryRecord, Notification};
 use crate::plugins::{ChannelPlugin, Loader, PluginKind, PluginRuntime};
 use crate::rules::RuleSet;
 use crate::runtime::tick::Ticker;
@@ -106,6 +106,13 @@ pub async fn start(
 
     let rules_dir = config.rules_dir.clone();
     let addr = config.listen_addr();
+    // Bound before the delivery queue starts: with `port = 0`, only the
+    // listener knows the port that notifications link back to.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let external_url = config.external_url_for(local);
     let mut state = AppState::new(config, store);
     let channels: Vec<ChannelSink> = loaded
         .channels
@@ -120,7 +127,9 @@ pub async fn start(
         wait: std::time::Duration::from_millis(state.config.alerting.group_wait),
         interval: std::time::Duration::from_millis(state.config.alerting.group_interval),
     };
-    state.deliveries = DeliveryQueue::start(channels).with_grouping(grouping);
+    let (log, records) = DeliveryLog::channel();
+    tokio::spawn(store_delivery_records(state.store.clone(), records));
+    state.deliveries = DeliveryQueue::start(channels, log, &external_url).with_grouping(grouping);
     for exporter in &loaded.exporters {
         state.plugins.update(PluginView {
             name: exporter.name().to_owned(),
@@ -166,11 +175,7 @@ pub async fn start(
         state.clone(),
         updates,
     );
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    tracing::info!(%local, "serving the API, /ws and /healthz");
+    tracing::info!(%local, %external_url, "serving the API, /ws and /healthz");
 
     let ticking = tokio::spawn(ticker.run());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -219,27 +224,12 @@ struct ReportingChannel {
 }
 
 impl AlertSink for ReportingChannel {
-    fn deliver<'a>(&'a mut self, alert: &'a Alert) -> BoxFuture<'a, Result<(), String>> {
+    fn deliver<'a>(
+        &'a mut self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(async move {
-            let notification = crate::model::Notification {
-                receiver: self.channel.clone(),
-                status: if alert.resolved {
-                    crate::model::NotificationStatus::Resolved
-                } else {
-                    crate::model::NotificationStatus::Firing
-                },
-                group_key: alert.id.clone(),
-                group_labels: Vec::new(),
-                common_labels: Vec::new(),
-                common_annotations: Vec::new(),
-                external_url: String::new(),
-                alerts: vec![alert.clone()],
-            };
-            let result = self
-                .plugin
-                .deliver(&notification)
-                .await
-                .map_err(|e| e.to_string());
+            let result = self.plugin.deliver(notification).await;
             self.views.update(PluginView {
                 name: self.plugin.plugin().to_owned(),
                 kind: PluginKind::Channel,
@@ -248,6 +238,36 @@ impl AlertSink for ReportingChannel {
             });
             result
         })
+    }
+}
+
+/// Most delivery records written in one transaction.
+const RECORD_BATCH: usize = 256;
+
+/// Writes the delivery queue's records to the store, in batches of what
+/// has arrived meanwhile, until every sender is gone. A batch the store
+/// refuses is logged with its size; the records' outcomes were logged as
+/// they happened.
+async fn store_delivery_records(
+    store: Store,
+    mut records: tokio::sync::mpsc::Receiver<DeliveryRecord>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while records.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let count = batch.len();
+        match store.record_deliveries(std::mem::take(&mut batch)).await {
+            Ok(()) => {}
+            Err(crate::store::StoreError::Closed) => {
+                tracing::info!(
+                    records = count,
+                    "the store has closed; delivery records not stored"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %anyhow::Error::from(e), records = count, "cannot store delivery records")
+            }
+        }
     }
 }
 

@@ -212,6 +212,8 @@ impl Ticker {
                 threshold: f64::NAN,
                 message: format!("rule script `{script}` failed: {failure}"),
                 component: "rules".to_owned(),
+                description: None,
+                runbook_url: None,
                 timing: Timing::default(),
             });
         }
@@ -370,6 +372,7 @@ impl Ticker {
             raw: tick_ms - days(config.retention_days),
             minute: tick_ms - days(config.rollup_1m_retention_days),
             hour: tick_ms - days(config.rollup_1h_retention_days),
+            deliveries: tick_ms - days(config.retention_days),
         };
         // Once a day, when the previous UTC day is fully compacted, it is
         // archived into coded chunks (see store/archive.rs).

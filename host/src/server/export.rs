@@ -161,7 +161,7 @@ pub async fn export(
         bytes += write(&mut file, &rendered).await?;
     }
     let rendered = document
-        .write_alerts(&alerts, &format!("http://{}", state.config.listen_addr()))
+        .write_alerts(&alerts, state.deliveries.external_url())
         .await
         .map_err(unavailable)?;
     bytes += write(&mut file, &rendered).await?;

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::alert::DeliveryRecord;
+use super::error::ApiError;
+use super::params::Params;
 use crate::app::{AppState, PluginView, RulesView};
-use crate::model::Bottleneck;
+use crate::model::{Bottleneck, DeliveryRecord, DeliveryStatus};
+use crate::store::DeliveryQuery;
 
 #[derive(Serialize)]
 pub struct BottlenecksAnswer {
@@ -41,16 +43,44 @@ pub async fn plugins(State(state): State<AppState>) -> Json<PluginsAnswer> {
     })
 }
 
+/// Delivery records answered when `limit` is not given.
+const DEFAULT_DELIVERIES_LIMIT: usize = 100;
+/// Most delivery records one answer holds; older ones are for narrower
+/// filters, not a bigger page.
+const MAX_DELIVERIES_LIMIT: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesParams {
+    channel: Option<String>,
+    status: Option<DeliveryStatus>,
+    limit: Option<usize>,
+}
+
 #[derive(Serialize)]
 pub struct DeliveriesAnswer {
     deliveries: Vec<DeliveryRecord>,
 }
 
-/// `GET /api/v1/deliveries`: recent notification attempts, newest first.
-pub async fn deliveries(State(state): State<AppState>) -> Json<DeliveriesAnswer> {
-    Json(DeliveriesAnswer {
-        deliveries: state.deliveries.recent(),
-    })
+/// `GET /api/v1/deliveries?channel=&status=&limit=`: notification
+/// attempts, drops and skips from the store, newest first.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Params(params): Params<DeliveriesParams>,
+) -> Result<Json<DeliveriesAnswer>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_DELIVERIES_LIMIT);
+    if !(1..=MAX_DELIVERIES_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` is {limit}; it must be between 1 and {MAX_DELIVERIES_LIMIT}"
+        )));
+    }
+    let query = DeliveryQuery {
+        channel: params.channel,
+        status: params.status,
+        limit,
+    };
+    let deliveries = state.store.deliveries(query).await?;
+    Ok(Json(DeliveriesAnswer { deliveries }))
 }
 
 /// `GET /api/v1/rules`: scripts, compile errors and run-time errors.

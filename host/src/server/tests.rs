@@ -9,6 +9,7 @@ use tower::ServiceExt;
 
 use crate::app::AppState;
 use crate::config::Config;
+use crate::model::{DeliveryRecord, DeliveryStatus};
 use crate::store::Store;
 
 /// A router over a fresh store in a temporary directory.
@@ -132,6 +133,11 @@ async fn query_parameters_are_typed_and_unknown_ones_refused() {
         "/api/v1/query?labels=agent=coder-1",
         "/api/v1/alerts/history?rules=x",
         "/api/v1/export?fromat=csv",
+        "/api/v1/deliveries?chanel=console%230",
+        "/api/v1/deliveries?status=lost",
+        "/api/v1/deliveries?limit=0",
+        "/api/v1/deliveries?limit=1001",
+        "/api/v1/deliveries?limit=ten",
     ];
     let mut answers = Vec::new();
     for uri in cases {
@@ -245,6 +251,115 @@ async fn a_silence_that_cannot_be_saved_is_a_server_error_not_a_bad_request() {
     );
     let (_, listed) = call(&app, "GET", "/api/v1/silences", "").await;
     assert_eq!(listed["silences"], serde_json::json!([]));
+}
+
+/// Records as the delivery queue writes them: a group delivered to the
+/// console after one transient failure, a skip, and a webhook that gave up.
+fn delivery_records() -> Vec<DeliveryRecord> {
+    use DeliveryStatus::{Delivered, Failed, GaveUp, Skipped};
+    let record = |ts, channel: &str, status, attempt, class: Option<&str>, error: Option<&str>| {
+        DeliveryRecord {
+            timestamp: ts,
+            channel: channel.to_owned(),
+            status,
+            attempt,
+            group_key: "{component=\"agents\"}".to_owned(),
+            alert_ids: vec!["alert-1".to_owned(), "alert-2".to_owned()],
+            resolved: false,
+            error_class: class.map(str::to_owned),
+            error: error.map(str::to_owned),
+            latency_ms: (attempt > 0).then_some(4),
+        }
+    };
+    let backing_off = "plugin `console` is backing off after crashing and was not called";
+    let refused = "POST https://hooks.example.com/… answered 400";
+    vec![
+        record(
+            1764200000000,
+            "console#0",
+            Failed,
+            1,
+            Some("transient"),
+            Some(backing_off),
+        ),
+        record(1764200001000, "console#0", Delivered, 2, None, None),
+        DeliveryRecord {
+            group_key: String::new(),
+            alert_ids: vec!["alert-3".to_owned()],
+            ..record(
+                1764200001500,
+                "*",
+                Skipped,
+                0,
+                None,
+                Some("silenced by s-1 (backup)"),
+            )
+        },
+        record(
+            1764200002000,
+            "webhook#1",
+            GaveUp,
+            1,
+            Some("permanent"),
+            Some(refused),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn deliveries_come_from_the_store_newest_first_filtered_and_limited() {
+    let (app, state, _dir) = router();
+    state
+        .store
+        .record_deliveries(delivery_records())
+        .await
+        .expect("records stored");
+    let (status, body) = call(&app, "GET", "/api/v1/deliveries", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!("deliveries", body);
+
+    let (status, body) = call(&app, "GET", "/api/v1/deliveries?channel=console%230", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let attempts: Vec<(&str, i64)> = body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["status"].as_str().unwrap(),
+                d["attempt"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(attempts, [("delivered", 2), ("failed", 1)]);
+
+    let (_, body) = call(&app, "GET", "/api/v1/deliveries?status=gave_up", "").await;
+    assert_eq!(
+        body["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+    assert_eq!(body["deliveries"][0]["channel"], "webhook#1");
+
+    let (_, body) = call(
+        &app,
+        "GET",
+        "/api/v1/deliveries?status=skipped&channel=*",
+        "",
+    )
+    .await;
+    assert_eq!(
+        body["deliveries"][0]["alertIds"],
+        serde_json::json!(["alert-3"])
+    );
+
+    let (_, body) = call(&app, "GET", "/api/v1/deliveries?limit=1", "").await;
+    assert_eq!(
+        body["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+    assert_eq!(body["deliveries"][0]["status"], "gave_up", "the newest");
 }
 
 #[tokio::test]

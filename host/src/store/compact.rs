@@ -37,6 +37,8 @@ pub struct RetentionCutoffs {
     pub minute: i64,
     /// 1-hour rollups before this are deleted.
     pub hour: i64,
+    /// Delivery records before this are deleted.
+    pub deliveries: i64,
 }
 
 /// Most head rows one compaction transaction moves. Sorting and folding a
@@ -133,6 +135,13 @@ pub fn apply_retention(conn: &Connection, cutoffs: RetentionCutoffs) -> Result<u
         "DELETE FROM rollup_1h WHERE bucket < ?",
         params![cutoffs.hour],
     )?;
+    let records = conn.execute(
+        "DELETE FROM deliveries WHERE ts < ?",
+        params![cutoffs.deliveries],
+    )?;
+    if records > 0 {
+        tracing::debug!(records, "retention: delivery records deleted");
+    }
     Ok(raw)
 }
 

@@ -10,6 +10,7 @@ mod alert_events;
 mod archive;
 mod compact;
 mod db;
+mod deliveries;
 mod encode;
 mod epoch;
 mod range;
@@ -25,12 +26,13 @@ use tokio::sync::{mpsc, oneshot};
 pub use compact::{Compaction, RetentionCutoffs};
 use db::Database;
 pub use db::MAX_QUERY_POINTS;
+pub use deliveries::DeliveryQuery;
 pub use range::{
     Aggregation, LatestValue, MAX_POINTS_PER_SERIES, RangeQuery, RangeResult, RangeSeries,
     SeriesInfo, Tier,
 };
 
-use crate::model::{Labels, MetricKind, Sample};
+use crate::model::{DeliveryRecord, Labels, MetricKind, Sample};
 
 /// The database file inside `data_dir`.
 pub const DATABASE_FILE: &str = "perfwatch.duckdb";
@@ -163,6 +165,11 @@ enum Command {
         rule: Option<String>,
         reply: oneshot::Sender<Result<Vec<serde_json::Value>, StoreError>>,
     },
+    RecordDeliveries(Vec<DeliveryRecord>, oneshot::Sender<Result<(), StoreError>>),
+    Deliveries(
+        DeliveryQuery,
+        oneshot::Sender<Result<Vec<DeliveryRecord>, StoreError>>,
+    ),
     Close(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -380,6 +387,21 @@ impl Store {
         .await
     }
 
+    /// Appends delivery records (see [`DeliveryRecord`]).
+    pub async fn record_deliveries(&self, records: Vec<DeliveryRecord>) -> Result<(), StoreError> {
+        self.request(|reply| Command::RecordDeliveries(records, reply))
+            .await
+    }
+
+    /// The newest delivery records `query` selects, newest first.
+    pub async fn deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.request(|reply| Command::Deliveries(query, reply))
+            .await
+    }
+
     /// Every metric with stored series, sorted.
     pub async fn metrics(&self) -> Result<Vec<String>, StoreError> {
         self.request(Command::Metrics).await
@@ -531,6 +553,12 @@ fn serve(mut db: Database, mut commands: mpsc::Receiver<Command>) {
                 reply,
             } => {
                 let _ = reply.send(db.alert_history(start_ms, end_ms, rule.as_deref()));
+            }
+            Command::RecordDeliveries(records, reply) => {
+                let _ = reply.send(db.record_deliveries(&records));
+            }
+            Command::Deliveries(query, reply) => {
+                let _ = reply.send(db.deliveries(&query));
             }
             Command::Close(reply) => {
                 drop(db);

@@ -33,6 +33,19 @@ CREATE TABLE IF NOT EXISTS alert_history (
     value    DOUBLE,
     message  VARCHAR NOT NULL
 );
+-- One row per notification attempt, drop or skip (model::DeliveryRecord).
+CREATE TABLE IF NOT EXISTS deliveries (
+    ts          BIGINT  NOT NULL, -- epoch milliseconds
+    channel     VARCHAR NOT NULL, -- console#0; * for a skip
+    status      VARCHAR NOT NULL, -- delivered, failed, gave_up, dropped, skipped
+    attempt     UINTEGER NOT NULL, -- 0 when none was made
+    group_key   VARCHAR NOT NULL,
+    alert_ids   VARCHAR NOT NULL, -- JSON array
+    resolved    BOOLEAN NOT NULL,
+    error_class VARCHAR,          -- permanent, transient, retry_after
+    error       VARCHAR,
+    latency_ms  BIGINT
+);
 -- Every acknowledged sample lands here first, one transaction per batch.
 CREATE TABLE IF NOT EXISTS samples_head (
     series_id INTEGER NOT NULL,

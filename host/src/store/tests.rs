@@ -1,7 +1,7 @@
 //! Store round trips against a real DuckDB file in a temporary directory.
 
 use super::*;
-use crate::model::Labels;
+use crate::model::{DeliveryRecord, DeliveryStatus, Labels};
 use db::CACHE_RELEASE_MARGIN;
 
 fn sample(metric: &str, value: f64, ts: i64, labels: &[(&str, &str)]) -> Sample {
@@ -117,6 +117,7 @@ async fn retention_deletes_only_old_samples() {
         raw: 5000,
         minute: far,
         hour: far,
+        deliveries: far,
     };
     // Head samples are only deleted once compaction has rolled them up.
     assert_eq!(store.apply_retention(cutoffs).await.unwrap(), 3);
@@ -151,6 +152,8 @@ async fn alert_transitions_are_stored_and_queried_by_time_and_rule() {
         resolved_at: None,
         flapping: false,
         acknowledged: None,
+        description: None,
+        runbook_url: None,
     };
     store
         .record_alert_events(vec![
@@ -185,6 +188,99 @@ async fn alert_transitions_are_stored_and_queried_by_time_and_rule() {
         "a NaN value is stored as NULL"
     );
     assert_eq!(store.alert_history(12, 100, None).await.unwrap().len(), 2);
+}
+
+fn delivery(ts: i64, channel: &str, status: DeliveryStatus, attempt: u32) -> DeliveryRecord {
+    let failed = matches!(status, DeliveryStatus::Failed | DeliveryStatus::GaveUp);
+    DeliveryRecord {
+        timestamp: ts,
+        channel: channel.to_owned(),
+        status,
+        attempt,
+        group_key: "{component=\"agents\"}".to_owned(),
+        alert_ids: vec!["alert-1".to_owned(), "alert-2".to_owned()],
+        resolved: false,
+        error_class: failed.then(|| "transient".to_owned()),
+        error: failed.then(|| "POST https://hooks.example.com/… failed: timed out".to_owned()),
+        latency_ms: (attempt > 0).then_some(12),
+    }
+}
+
+#[tokio::test]
+async fn delivery_records_round_trip_newest_first_filtered_and_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let written = vec![
+        delivery(10, "slack#1", DeliveryStatus::Failed, 1),
+        delivery(20, "slack#1", DeliveryStatus::Delivered, 2),
+        delivery(20, "console#0", DeliveryStatus::Delivered, 1),
+        delivery(15, "*", DeliveryStatus::Skipped, 0),
+    ];
+    store.record_deliveries(written.clone()).await.unwrap();
+    let query = |channel: Option<&str>, status, limit| DeliveryQuery {
+        channel: channel.map(str::to_owned),
+        status,
+        limit,
+    };
+    let all = store.deliveries(query(None, None, 100)).await.unwrap();
+    assert_eq!(
+        all,
+        [
+            written[2].clone(),
+            written[1].clone(),
+            written[3].clone(),
+            written[0].clone()
+        ],
+        "newest first; of one millisecond, the last written first"
+    );
+    let slack = store
+        .deliveries(query(Some("slack#1"), None, 100))
+        .await
+        .unwrap();
+    assert_eq!(slack, [written[1].clone(), written[0].clone()]);
+    let delivered = store
+        .deliveries(query(None, Some(DeliveryStatus::Delivered), 1))
+        .await
+        .unwrap();
+    assert_eq!(delivered, [written[2].clone()]);
+    let none = store
+        .deliveries(query(Some("console#0"), Some(DeliveryStatus::Failed), 100))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
+async fn retention_deletes_delivery_records_past_their_cutoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .record_deliveries(vec![
+            delivery(1_000, "console#0", DeliveryStatus::Delivered, 1),
+            delivery(5_000, "console#0", DeliveryStatus::Delivered, 1),
+        ])
+        .await
+        .unwrap();
+    let far = i64::MIN / 2;
+    store
+        .apply_retention(RetentionCutoffs {
+            raw: far,
+            minute: far,
+            hour: far,
+            deliveries: 5_000,
+        })
+        .await
+        .unwrap();
+    let left = store
+        .deliveries(DeliveryQuery {
+            channel: None,
+            status: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let times: Vec<i64> = left.iter().map(|r| r.timestamp).collect();
+    assert_eq!(times, [5_000]);
 }
 
 fn range(metric: &str, start: i64, end: i64, step: i64, agg: Aggregation) -> RangeQuery {
@@ -529,6 +625,7 @@ async fn archived_days_answer_every_raw_query_as_before() {
         raw: 0,
         minute: far,
         hour: far,
+        deliveries: far,
     };
     assert_eq!(store.apply_retention(keep_all).await.unwrap(), 0);
     let drop_day = RetentionCutoffs {

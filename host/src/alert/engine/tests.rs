@@ -25,6 +25,8 @@ fn timed(rule: &str, severity: Severity, value: f64, timing: Timing) -> Conditio
         threshold: 70.0,
         message: format!("CPU Usage: {value}%"),
         component: "system".into(),
+        description: None,
+        runbook_url: None,
         timing,
     }
 }

@@ -73,6 +73,7 @@ impl Rule {
             clear_threshold: self.clear.then_some(clear),
             enabled: true,
             description: String::new(),
+            runbook_url: None,
             tags: Vec::new(),
         }
     }
