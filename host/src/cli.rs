@@ -1,5 +1,6 @@
 //! The `perfwatch plugins …` commands: live status from a running host,
-//! or what is on disk when none runs.
+//! or what is on disk when none runs; and the plugin half of `perfwatch
+//! config check`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -123,6 +124,45 @@ pub async fn plugins_list(config: &Config) -> anyhow::Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The plugin half of `perfwatch config check`: every component in
+/// `plugins_dir` loaded as the host would load it, so that a plugin that
+/// refuses its config, or a channel no plugin serves, fails the check
+/// rather than the start-up. `Err` lists every problem.
+pub async fn config_check_plugins(config: &Config) -> anyhow::Result<String> {
+    if !config.plugins_dir.is_dir() {
+        return Ok(format!(
+            "plugins not checked: plugins_dir {} does not exist here",
+            config.plugins_dir.display()
+        ));
+    }
+    let runtime = crate::plugins::PluginRuntime::new()
+        .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))?;
+    runtime.spawn_epoch_ticker();
+    // The host's compile cache when its data_dir exists; a check does not
+    // create one.
+    let scratch = tempfile::tempdir().context("a temporary directory")?;
+    let mut checked = config.clone();
+    if !config.data_dir.is_dir() {
+        checked.data_dir = scratch.path().to_owned();
+    }
+    let loaded = crate::plugins::Loader::new(&runtime, &checked)
+        .load_all(&checked)
+        .await;
+    if !loaded.errors.is_empty() {
+        anyhow::bail!(
+            "{} plugin problem(s):\n  {}",
+            loaded.errors.len(),
+            loaded.errors.join("\n  ")
+        );
+    }
+    Ok(format!(
+        "plugins: {} collectors, {} channels and {} exporters accept their config",
+        loaded.collectors.len(),
+        loaded.channels.len(),
+        loaded.exporters.len()
+    ))
 }
 
 /// `perfwatch plugins check FILE.wasm`: world, WIT version, imports, what

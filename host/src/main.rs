@@ -109,7 +109,8 @@ enum PluginsAction {
 enum ConfigAction {
     /// Print the complete default configuration, with comments.
     Default,
-    /// Validate a config file; exits non-zero and names the key on error.
+    /// Validate a config file, and every plugin's config by the plugin
+    /// itself; exits non-zero and names the key on error.
     Check {
         /// The file to check.
         file: PathBuf,
@@ -142,8 +143,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             action: ConfigAction::Check { file },
         } => {
             let config = Config::load(&file)?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let plugins = runtime.block_on(perfwatch::cli::config_check_plugins(&config))?;
             println!(
-                "{}: ok ({} thresholds, {} channels, {} plugin entries)",
+                "{}: ok ({} thresholds, {} channels, {} plugin entries); {plugins}",
                 file.display(),
                 config.thresholds.len(),
                 config.alerting.channels.len(),

@@ -96,3 +96,62 @@ fn rules_check_names_file_line_and_column_of_a_syntax_error() {
     assert!(!ok);
     assert!(err.contains("no test table"), "{err}");
 }
+
+#[test]
+fn config_check_asks_each_plugin_about_its_config() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist");
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for name in ["loadavg", "console"] {
+        std::fs::copy(
+            dist.join(format!("{name}.wasm")),
+            plugins.join(format!("{name}.wasm")),
+        )
+        .expect("the shipped plugins are built (cargo xtask plugins)");
+    }
+    let config = |plugin_config: &str, channel: &str| {
+        let path = dir.path().join("perfwatch.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "data_dir = \"{}\"\nplugins_dir = \"{}\"\n\n\
+                 [[alerting.channels]]\n{channel}\n\n\
+                 [[plugins]]\nname = \"loadavg\"\nread_paths = [\"/proc\"]\nconfig = {plugin_config}\n",
+                dir.path().join("data").display(),
+                plugins.display()
+            ),
+        )
+        .unwrap();
+        perfwatch(&["config", "check", path.to_str().unwrap()])
+    };
+    let (ok, _, err) = config(
+        "{ pressure = false }",
+        "type = \"webhook\"\nconfig = { url = \"https://example.com/hook\" }",
+    );
+    assert!(!ok, "a channel without a plugin passed");
+    assert!(
+        err.contains(
+            "no plugin `webhook` is loaded from plugins_dir (channel plugins found: console)"
+        ),
+        "{err}"
+    );
+
+    let (ok, out, err) = config("{ pressure = false }", "type = \"console\"");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("1 collectors, 1 channels and 0 exporters accept their config"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "a check creates no data_dir"
+    );
+
+    let (ok, _, err) = config("{ pressure = \"yes\" }", "type = \"console\"");
+    assert!(!ok, "a refused plugin config passed");
+    assert!(
+        err.contains("plugin `loadavg` refuses its config: `pressure`"),
+        "{err}"
+    );
+}

@@ -96,10 +96,14 @@ impl Loader {
             .collect();
         names.sort();
         names.dedup();
+        let mut channel_plugins = Vec::new();
         for name in names {
             match self.compile(config, &name) {
                 Ok(None) => {}
                 Ok(Some(compiled)) => {
+                    if compiled.kind == PluginKind::Channel {
+                        channel_plugins.push(name.clone());
+                    }
                     let instances = self.instances(&compiled, config).await;
                     loaded.collectors.extend(instances.collector);
                     loaded.exporters.extend(instances.exporter);
@@ -123,9 +127,15 @@ impl Loader {
                     .any(|e| e.starts_with(&format!("channel {} ", channel.name)))
             {
                 loaded.errors.push(format!(
-                    "channel {} cannot deliver: no plugin `{}` is loaded from plugins_dir",
+                    "channel {} cannot deliver: no plugin `{}` is loaded from plugins_dir \
+                     (channel plugins found: {})",
                     channel.name,
-                    channel.settings.kind().as_str()
+                    channel.settings.kind().as_str(),
+                    if channel_plugins.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        channel_plugins.join(", ")
+                    }
                 ));
             }
         }
