@@ -94,23 +94,21 @@ fn the_component_is_a_collector_of_this_host_s_wit_and_its_smoke_call_measures()
 #[test]
 fn an_unknown_config_key_is_refused_by_name() {
     let _one_at_a_time = compiling();
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(shipped_plugin("pressure"), plugins.join("pressure.wasm")).unwrap();
-    let config = config_file(
-        dir.path(),
-        &format!(
-            "data_dir = \"{}\"\nplugins_dir = \"{}\"\n\n[[plugins]]\nname = \"pressure\"\nread_paths = [\"/proc\"]\nconfig = {{ resource = [\"cpu\"] }}\n",
-            dir.path().join("data").display(),
-            plugins.display()
-        ),
+    let dir = HostDir::new().shipped(&["pressure"]).config(
+        TICK_MS,
+        "[[plugins]]\nname = \"pressure\"\nread_paths = [\"/proc\"]\nconfig = { resource = [\"cpu\"] }\n",
     );
-    let out = run_cli(["config".as_ref(), "check".as_ref(), config.as_os_str()]);
-    let text = out.text();
-    assert!(!out.success, "{text}");
-    assert!(text.contains("resource"), "{text}");
-    assert!(text.contains("unknown key"), "{text}");
+    let mut host = dir.start();
+    let refusal = eventually("the config refusal in the host log", || {
+        host.log()
+            .into_iter()
+            .find(|l| l.contains("pressure") && l.contains("unknown key"))
+    });
+    assert!(refusal.contains("`resource`"), "{refusal}");
+    assert!(
+        refusal.contains("`resources`"),
+        "names the accepted keys: {refusal}"
+    );
 }
 
 /// The latest value of `metric`'s series without labels.
