@@ -7,6 +7,7 @@
 //! rules, latency, storage, memory, codecs); with none it runs them all.
 
 mod codecs;
+mod component_cost;
 mod dataset;
 mod host_process;
 mod ingest;

@@ -1,6 +1,7 @@
 //! Plugin platform: the cost of one `collect()` call returning 100 samples,
-//! loading a compiled component from the cache, instantiating it, and the
-//! host's start-up with every shipped plugin, cold and warm.
+//! loading a compiled component from the cache, instantiating it, the
+//! host's start-up with every shipped plugin, cold and warm, and compiling
+//! and loading a Python collector beside a Rust one.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -13,6 +14,7 @@ use perfwatch::config::Config;
 use perfwatch::model::{Labels, Sample, canonical_metric_name};
 use perfwatch::plugins::{Loader, PluginRuntime};
 
+use crate::component_cost;
 use crate::stats::{Timing, human, time_async};
 
 const SAMPLES_PER_CALL: usize = 100;
@@ -178,6 +180,11 @@ pub async fn run() -> anyhow::Result<String> {
 
     let (startup_cold, startup_warm, shipped) = startup()?;
 
+    // A collector written in Python beside one written in Rust.
+    let dist = repo_root().join("plugins/dist");
+    let python = component_cost::measure(&dist.join("pressure.wasm"), 3, 20)?;
+    let rust = component_cost::measure(&dist.join("loadavg.wasm"), 3, 20)?;
+
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
     let mut out = String::new();
     writeln!(out, "## Plugins\n")?;
@@ -242,8 +249,40 @@ pub async fn run() -> anyhow::Result<String> {
         human(startup_cold.median),
         ratio(startup_cold.median, startup_warm.median)
     )?;
+    writeln!(
+        out,
+        "| plugin cache miss (read, SHA-256, Cranelift compile, store): `pressure`, Python (componentize-py), {} | {} | {} | {} | `loadavg`, Rust, {}: {} | {:.0}× slower | — |",
+        mib(python.wasm_bytes),
+        human(python.compile.median),
+        human(python.compile.p99),
+        python.compile.runs,
+        mib(rust.wasm_bytes),
+        human(rust.compile.median),
+        ratio(python.compile.median, rust.compile.median)
+    )?;
+    writeln!(
+        out,
+        "| plugin cache hit (read, SHA-256, load the compiled form): `pressure`, {} compiled | {} | {} | {} | `loadavg`, {} compiled: {} | {:.0}× slower | — |",
+        mib(python.compiled_bytes),
+        human(python.load.median),
+        human(python.load.p99),
+        python.load.runs,
+        mib(rust.compiled_bytes),
+        human(rust.load.median),
+        ratio(python.load.median, rust.load.median)
+    )?;
     writeln!(out)?;
     Ok(out)
+}
+
+/// `18.5 MiB`, `0.12 MiB`.
+fn mib(bytes: usize) -> String {
+    let mib = bytes as f64 / f64::from(1 << 20);
+    if mib < 1.0 {
+        format!("{mib:.2} MiB")
+    } else {
+        format!("{mib:.1} MiB")
+    }
 }
 
 /// Spawns the real binary with every shipped plugin until it listens:

@@ -20,6 +20,8 @@ const SHIPPED: &[(&str, &str)] = &[
     ("http-probe", "collector"),
     ("json", "exporter"),
     ("loadavg", "collector"),
+    // Written in Python: plugins/collectors/pressure, tests/tests/second_language.rs.
+    ("pressure", "collector"),
     ("process", "collector"),
     ("prometheus", "collector"),
 ];

@@ -1,7 +1,9 @@
 //! `cargo xtask <task>`: building plugins, running the monitor and the
-//! test suite. Needs nothing but cargo (and rustup to add the wasm target).
+//! test suite. Needs nothing but cargo (and rustup to add the wasm target);
+//! Python plugins need python3, and installs their toolchain themselves.
 
 mod new_plugin;
+mod python_plugins;
 #[cfg(test)]
 mod tidy;
 
@@ -30,7 +32,8 @@ usage: cargo xtask <task> [args]
 
 tasks:
   plugins        build every plugin (plugins/*/ and tests/fixture-plugins/) for wasm32-wasip2
-                 in one cargo invocation and copy the shipped ones to plugins/dist/
+                 in one cargo invocation and copy the shipped ones to plugins/dist/; Python plugins
+                 (plugins/*/NAME/app.py) with the pinned componentize-py, when their sources changed
   serve [ARGS]   build the plugins and the workspace (release, as `test` builds it), then
                  run `perfwatch serve ARGS`
   test           install the test peers, build the plugins, check formatting, run the whole
@@ -209,6 +212,7 @@ fn build_plugins() -> Result<(), String> {
         std::fs::copy(&built, &dest)
             .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), dest.display()))?;
     }
+    python_plugins::build(&root, SHIPPED_PLUGIN_DIRS, &dist)?;
     println!("xtask: components in {}", dist.display());
     Ok(())
 }
