@@ -21,7 +21,17 @@ impl HostProcess {
     /// Starts `perfwatch serve` with `port = 0`, temp directories and
     /// `extra` appended to the config; returns once it listens.
     pub fn start(extra: &str) -> anyhow::Result<Self> {
+        Self::start_prepared(|_| Ok(()), extra)
+    }
+
+    /// As [`HostProcess::start`], after `prepare` has filled the host's
+    /// directory (its `data/` and `plugins/`).
+    pub fn start_prepared(
+        prepare: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+        extra: &str,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        prepare(dir.path())?;
         let config = dir.path().join("perfwatch.toml");
         std::fs::write(
             &config,

@@ -4,11 +4,13 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, storage, memory, codecs); with none it runs them all.
+//! rules, latency, storage, memory, codecs, export); with none it runs them
+//! all.
 
 mod codecs;
 mod component_cost;
 mod dataset;
+mod export_stream;
 mod host_process;
 mod ingest;
 mod latency;
@@ -23,7 +25,9 @@ mod storage;
 mod store;
 mod untuned;
 
-const SECTIONS: &[&str] = &["plugins", "rules", "latency", "storage", "memory", "codecs"];
+const SECTIONS: &[&str] = &[
+    "plugins", "rules", "latency", "storage", "memory", "codecs", "export",
+];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +57,10 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("codecs") {
         out.push_str(&codecs::run()?);
+    }
+    if wanted("export") {
+        let csv = plugins::fixture("fixture-csv")?;
+        out.push_str(&runtime.block_on(export_stream::run(&csv))?);
     }
     print!("{out}");
     Ok(())

@@ -31,11 +31,11 @@ fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
 }
 
 /// Resident set of `pid` in MiB.
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
     status_mib(pid, "VmRSS")
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")

@@ -37,7 +37,7 @@ fn target_profile_dir() -> anyhow::Result<PathBuf> {
         .to_owned())
 }
 
-fn fixture(name: &str) -> anyhow::Result<PathBuf> {
+pub fn fixture(name: &str) -> anyhow::Result<PathBuf> {
     let path = target_profile_dir()?
         .join("../wasm32-wasip2/release")
         .join(format!("{}.wasm", name.replace('-', "_")));

@@ -8,6 +8,7 @@ use super::adapter_v1;
 use super::bindings::{v1, v2};
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
+use super::versioned::Versioned;
 use crate::model::{Alert, AlertStatus, DeliveryError, Notification, Severity};
 
 /// A channel plugin instance serving one `[[alerting.channels]]` entry.
@@ -15,61 +16,47 @@ pub struct ChannelPlugin {
     sandbox: Boundary,
 }
 
-enum Boundary {
-    V2(Sandbox<v2::channel::Channel>),
-    V1(Sandbox<v1::channel::Channel>),
-}
+/// The instance, of either package version.
+type Boundary = Versioned<v2::channel::Channel, v1::channel::Channel>;
 
 impl ChannelPlugin {
     pub(super) fn v2(sandbox: Sandbox<v2::channel::Channel>) -> Self {
         Self {
-            sandbox: Boundary::V2(sandbox),
+            sandbox: Versioned::V2(sandbox),
         }
     }
 
     pub(super) fn v1(sandbox: Sandbox<v1::channel::Channel>) -> Self {
         Self {
-            sandbox: Boundary::V1(sandbox),
+            sandbox: Versioned::V1(sandbox),
         }
     }
 
     /// The plugin's name.
     pub fn plugin(&self) -> &str {
-        match &self.sandbox {
-            Boundary::V2(s) => s.name(),
-            Boundary::V1(s) => s.name(),
-        }
+        self.sandbox.name()
     }
 
     /// Instantiates now (see [`Sandbox::prepare`]).
     pub async fn prepare(&mut self) -> Result<(), PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.prepare().await,
-            Boundary::V1(s) => s.prepare().await,
-        }
-    }
-
-    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
-    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.validate_config().await,
-            Boundary::V1(s) => s.validate_config().await,
-        }
+        self.sandbox.prepare().await
     }
 
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
-        match &self.sandbox {
-            Boundary::V2(s) => s.stats(),
-            Boundary::V1(s) => s.stats(),
-        }
+        self.sandbox.stats()
+    }
+
+    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        self.sandbox.validate_config().await
     }
 
     /// Delivers one notification. A plugin that traps, times out or is
     /// backing off is a transient failure: a fresh instance may succeed.
     pub async fn deliver(&mut self, notification: &Notification) -> Result<(), DeliveryError> {
         match &mut self.sandbox {
-            Boundary::V2(sandbox) => {
+            Versioned::V2(sandbox) => {
                 let wit = notification_to_wit(notification);
                 let outcome = sandbox
                     .call(move |bindings, store| {
@@ -88,7 +75,7 @@ impl ChannelPlugin {
                     CallOutcome::Skipped => Err(backing_off(sandbox.name())),
                 }
             }
-            Boundary::V1(sandbox) => {
+            Versioned::V1(sandbox) => {
                 for alert in &notification.alerts {
                     let wit = adapter_v1::alert(&alert_to_wit(alert, &notification.external_url));
                     let outcome = sandbox

@@ -9,6 +9,7 @@ use super::bindings::{v1, v2};
 use super::limits::MAX_SAMPLES_PER_CALL;
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
+use super::versioned::Versioned;
 use crate::model::{Labels, MetricKind, Sample, canonical_metric_name, known_unit};
 
 /// A loaded collector.
@@ -16,12 +17,8 @@ pub struct CollectorPlugin {
     sandbox: Boundary,
 }
 
-/// The plugin's package version: the current world, or the deprecated one
-/// through the adapter.
-enum Boundary {
-    V2(Sandbox<v2::collector::Collector>),
-    V1(Sandbox<v1::collector::Collector>),
-}
+/// The instance, of either package version.
+type Boundary = Versioned<v2::collector::Collector, v1::collector::Collector>;
 
 /// What a call returned, before the host's checks: readings already
 /// resolved to samples, and the samples named in full.
@@ -43,53 +40,41 @@ pub struct CollectOutcome {
 impl CollectorPlugin {
     pub(super) fn v2(sandbox: Sandbox<v2::collector::Collector>) -> Self {
         Self {
-            sandbox: Boundary::V2(sandbox),
+            sandbox: Versioned::V2(sandbox),
         }
     }
 
     pub(super) fn v1(sandbox: Sandbox<v1::collector::Collector>) -> Self {
         Self {
-            sandbox: Boundary::V1(sandbox),
+            sandbox: Versioned::V1(sandbox),
         }
     }
 
     /// The plugin's name.
     pub fn name(&self) -> &str {
-        match &self.sandbox {
-            Boundary::V2(s) => s.name(),
-            Boundary::V1(s) => s.name(),
-        }
+        self.sandbox.name()
     }
 
     /// Instantiates now (see [`Sandbox::prepare`]).
     pub async fn prepare(&mut self) -> Result<(), PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.prepare().await,
-            Boundary::V1(s) => s.prepare().await,
-        }
-    }
-
-    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
-    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.validate_config().await,
-            Boundary::V1(s) => s.validate_config().await,
-        }
+        self.sandbox.prepare().await
     }
 
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
-        match &self.sandbox {
-            Boundary::V2(s) => s.stats(),
-            Boundary::V1(s) => s.stats(),
-        }
+        self.sandbox.stats()
+    }
+
+    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        self.sandbox.validate_config().await
     }
 
     /// Calls `collect()` once, unless the plugin is backing off after a
     /// crash. `tick_ms` stamps samples that carry no timestamp.
     pub async fn collect(&mut self, tick_ms: i64) -> CollectOutcome {
         let outcome = match &mut self.sandbox {
-            Boundary::V2(sandbox) => {
+            Versioned::V2(sandbox) => {
                 sandbox
                     .call(move |bindings, store| {
                         Box::pin(async move {
@@ -102,7 +87,7 @@ impl CollectorPlugin {
                     })
                     .await
             }
-            Boundary::V1(sandbox) => {
+            Versioned::V1(sandbox) => {
                 sandbox
                     .call(|bindings, store| {
                         Box::pin(async move {
@@ -137,7 +122,7 @@ impl CollectorPlugin {
                     error: None,
                 },
                 Err(error) => {
-                    self.record_invalid_output(&error);
+                    self.sandbox.record_invalid_output(&error);
                     CollectOutcome {
                         samples: Vec::new(),
                         called: true,
@@ -171,13 +156,6 @@ impl CollectorPlugin {
             }
         }
         Ok(out)
-    }
-
-    fn record_invalid_output(&mut self, error: &PluginError) {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.record_invalid_output(error),
-            Boundary::V1(s) => s.record_invalid_output(error),
-        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::bindings::{v1, v2};
 use super::channel::alert_to_wit;
 use super::sandbox::{CallOutcome, Sandbox};
 use super::supervisor::PluginStats;
+use super::versioned::Versioned;
 use crate::model::{Alert, Bottleneck, BottleneckKind, Labels};
 
 /// What an export will carry, told to the plugin before the first batch.
@@ -58,10 +59,8 @@ pub struct ExporterPlugin {
     sandbox: Boundary,
 }
 
-enum Boundary {
-    V2(Sandbox<v2::exporter::Exporter>),
-    V1(Sandbox<v1::exporter::Exporter>),
-}
+/// The instance, of either package version.
+type Boundary = Versioned<v2::exporter::Exporter, v1::exporter::Exporter>;
 
 /// A document being written; [`Document::finish`] ends it. Dropping it
 /// unfinished abandons the export (the plugin's resource is dropped with
@@ -83,53 +82,41 @@ enum DocumentState<'p> {
 impl ExporterPlugin {
     pub(super) fn v2(sandbox: Sandbox<v2::exporter::Exporter>) -> Self {
         Self {
-            sandbox: Boundary::V2(sandbox),
+            sandbox: Versioned::V2(sandbox),
         }
     }
 
     pub(super) fn v1(sandbox: Sandbox<v1::exporter::Exporter>) -> Self {
         Self {
-            sandbox: Boundary::V1(sandbox),
+            sandbox: Versioned::V1(sandbox),
         }
     }
 
     /// The plugin's name (the format users ask for).
     pub fn name(&self) -> &str {
-        match &self.sandbox {
-            Boundary::V2(s) => s.name(),
-            Boundary::V1(s) => s.name(),
-        }
+        self.sandbox.name()
     }
 
     /// Instantiates now (see [`Sandbox::prepare`]).
     pub async fn prepare(&mut self) -> Result<(), PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.prepare().await,
-            Boundary::V1(s) => s.prepare().await,
-        }
-    }
-
-    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
-    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
-        match &mut self.sandbox {
-            Boundary::V2(s) => s.validate_config().await,
-            Boundary::V1(s) => s.validate_config().await,
-        }
+        self.sandbox.prepare().await
     }
 
     /// Calls, failures, status.
     pub fn stats(&self) -> PluginStats {
-        match &self.sandbox {
-            Boundary::V2(s) => s.stats(),
-            Boundary::V1(s) => s.stats(),
-        }
+        self.sandbox.stats()
+    }
+
+    /// Whether the plugin accepts its config (see [`Sandbox::validate_config`]).
+    pub async fn validate_config(&mut self) -> Result<Vec<String>, PluginError> {
+        self.sandbox.validate_config().await
     }
 
     /// Starts a document; the plugin may refuse the request (an unknown
     /// option) with a reason.
     pub async fn begin(&mut self, info: ExportInfo) -> Result<Document<'_>, PluginError> {
         let state = match &mut self.sandbox {
-            Boundary::V2(sandbox) => {
+            Versioned::V2(sandbox) => {
                 let wit_info =
                     v2::exporter::exports::perfwatch::plugin0_2_0::exporter_api::ExportInfo {
                         start_ms: info.start_ms,
@@ -165,7 +152,7 @@ impl ExporterPlugin {
                     },
                 }
             }
-            Boundary::V1(sandbox) => DocumentState::V1 {
+            Versioned::V1(sandbox) => DocumentState::V1 {
                 sandbox,
                 request: v1::types::ExportRequest {
                     start_ms: info.start_ms,

@@ -28,6 +28,7 @@ mod sandbox;
 mod series;
 mod state;
 mod supervisor;
+mod versioned;
 mod worlds;
 
 use std::sync::Arc;
