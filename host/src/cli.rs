@@ -166,7 +166,8 @@ pub async fn config_check_plugins(config: &Config) -> anyhow::Result<String> {
 }
 
 /// `perfwatch plugins check FILE.wasm`: world, WIT version, imports, what
-/// the config grants it, and the outcome of one call.
+/// the config grants it, what it says of its config, and the outcome of one
+/// call.
 pub async fn plugins_check(path: &Path, config: &Config) -> anyhow::Result<String> {
     let i = crate::plugins::inspect(path, config).await?;
     let mut out = String::new();
@@ -190,6 +191,7 @@ pub async fn plugins_check(path: &Path, config: &Config) -> anyhow::Result<Strin
     for grant in &i.grants {
         writeln!(out, "  {grant}")?;
     }
+    writeln!(out, "config:      {}", i.config_check)?;
     writeln!(out, "smoke call:  {}", i.smoke_call)?;
     Ok(out)
 }

@@ -50,6 +50,10 @@ fn every_shipped_plugin_passes_the_compliance_checks() {
             text.contains("perfwatch:plugin/types@0.2.0"),
             "{name} imports the shared types: {text}"
         );
+        assert!(
+            text.contains("config:      accepted") || text.contains("config:      refused: plugin"),
+            "{name} answers about its config: {text}"
+        );
         for crash in ["crashed", "exceeded its", "failed to start"] {
             assert!(!text.contains(crash), "{name} smoke call: {text}");
         }
@@ -89,6 +93,10 @@ fn components_built_against_0_1_are_served_through_the_adapter() {
             text.contains(&format!(
                 "world:       {world} (perfwatch:plugin@0.1.0 (deprecated))"
             )),
+            "{fixture}: {text}"
+        );
+        assert!(
+            text.contains("config:      not checked: the component has no validate-config"),
             "{fixture}: {text}"
         );
         for crash in ["crashed", "exceeded its", "failed to start", "failed:"] {

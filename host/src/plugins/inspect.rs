@@ -31,6 +31,8 @@ pub struct Inspection {
     pub configured: bool,
     /// The smoke call's outcome, in words.
     pub smoke_call: String,
+    /// What the plugin says of its config (its `validate-config`), in words.
+    pub config_check: String,
 }
 
 /// Inspects the component at `path` as `config` would load it.
@@ -79,6 +81,7 @@ pub async fn inspect(path: &Path, config: &Config) -> Result<Inspection, PluginE
             plugin_config.limits.call_timeout_ms, plugin_config.limits.memory_mib
         ),
     ];
+    let config_check = config_check(&runtime, &component, plugin_config.clone()).await;
     let smoke_call = smoke_call(&runtime, &component, kind, wit_version, plugin_config).await;
     Ok(Inspection {
         name,
@@ -91,6 +94,7 @@ pub async fn inspect(path: &Path, config: &Config) -> Result<Inspection, PluginE
         grants,
         configured: entry.is_some(),
         smoke_call,
+        config_check,
     })
 }
 
@@ -162,6 +166,31 @@ async fn smoke_call(
         "{outcome} in {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
     )
+}
+
+/// The plugin's answer about the config its `[[plugins]]` entry gives it.
+async fn config_check(
+    runtime: &PluginRuntime,
+    component: &Component,
+    config: super::PluginConfig,
+) -> String {
+    let grants = Grants {
+        http: http::HttpClient::new(grants::HttpGrant::new(&config.name, &config.allow_http)),
+        email: None,
+    };
+    let json = config.config_json();
+    let mut sandbox = match Sandbox::<v2::configurable::Configurable>::new(
+        runtime, component, config, json, grants,
+    ) {
+        Ok(sandbox) => sandbox,
+        // Only 0.2 components export it, and only optionally.
+        Err(_) => return "not checked: the component has no validate-config".to_owned(),
+    };
+    match sandbox.validate_config().await {
+        Ok(secret) if secret.is_empty() => "accepted".to_owned(),
+        Ok(secret) => format!("accepted (secret keys: {})", secret.join(", ")),
+        Err(e) => format!("refused: {e}"),
+    }
 }
 
 /// An export of nothing, begun and finished: the bytes written and the type.
