@@ -37,6 +37,8 @@ pub struct PluginView {
 pub struct PluginViews {
     views: Arc<RwLock<BTreeMap<String, PluginView>>>,
     reload_errors: Arc<RwLock<BTreeMap<String, String>>>,
+    /// The keys of each plugin's `[[plugins]] config` it declared secret.
+    secret_keys: Arc<RwLock<BTreeMap<String, Vec<String>>>>,
 }
 
 impl PluginViews {
@@ -85,6 +87,32 @@ impl PluginViews {
             .read()
             .expect("reload errors lock")
             .clone()
+    }
+
+    /// Records the config keys plugin `name` declared secret.
+    pub fn set_secret_keys(&self, name: &str, keys: Vec<String>) {
+        self.secret_keys
+            .write()
+            .expect("secret keys lock")
+            .insert(name.to_owned(), keys);
+    }
+
+    /// `config` as the API and the stream show it: every `Secret` redacted,
+    /// and in each `[[plugins]]` entry the keys its plugin declared secret.
+    /// A plugin not loaded (yet) declared nothing, so its `config` is shown
+    /// as written, as the config reference says.
+    pub fn redacted_config(&self, config: &Config) -> serde_json::Value {
+        let mut json = config.redacted_json();
+        let secret_keys = self.secret_keys.read().expect("secret keys lock");
+        for entry in json["plugins"].as_array_mut().into_iter().flatten() {
+            let keys = entry["name"]
+                .as_str()
+                .and_then(|name| secret_keys.get(name));
+            if let Some(keys) = keys {
+                crate::config::redact_keys(&mut entry["config"], keys);
+            }
+        }
+        json
     }
 }
 

@@ -132,3 +132,45 @@ targets = [{{ name = "hook", url = "{hook}" }}]
     }
     assert_no_secret("the log", &host.log().join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_keys_a_plugin_declares_secret_are_redacted_in_the_api_and_the_stream() {
+    // http-json declares `headers.*` secret (its validate-config answer).
+    const HEADER_SECRET: &str = "HEADERMARKER456";
+    let origin = format!("http://127.0.0.1:{}", closed_port());
+    let host_dir = HostDir::new().shipped(&["http-json"]).config(
+        300,
+        &format!(
+            r#"
+[[plugins]]
+name = "http-json"
+allow_http = ["{origin}"]
+[plugins.config]
+url = "{origin}/status"
+headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}
+metrics = [{{ path = "up", metric = "app.up" }}]
+"#
+        ),
+    );
+    let host = host_dir.start();
+    let mut stream = Stream::connect(host.addr).await;
+    let initial = stream.next_of("initial_data", WAIT).await;
+    let api = get(host.addr, "/api/v1/config").body;
+    for (where_, text) in [
+        ("/api/v1/config", api),
+        ("initial_data", initial["data"]["config"].to_string()),
+    ] {
+        assert!(
+            !text.contains(HEADER_SECRET),
+            "{where_} shows the header:\n{text}"
+        );
+        assert!(
+            text.contains(r#""Authorization":"[redacted]""#),
+            "{where_} does not show the key redacted:\n{text}"
+        );
+        assert!(
+            text.contains("/status"),
+            "{where_} hides what is not secret:\n{text}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ pub use origin::OriginPattern;
 pub use plugin::{
     DEFAULT_CALL_TIMEOUT_MS, DEFAULT_HOSTCALL_MIB, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
 };
-pub use secret::{REDACTED, Secret};
+pub use secret::{REDACTED, Secret, redact_keys};
 pub use threshold::{Direction, Threshold};
 
 /// The default configuration file, with comments; `perfwatch config default`

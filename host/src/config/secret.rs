@@ -45,6 +45,34 @@ impl Serialize for Secret {
     }
 }
 
+/// Replaces with [`REDACTED`] the values under `keys` in `value` (a
+/// plugin's config as JSON): dotted paths (`smtp.auth.pass`) in which `*`
+/// stands for any one key (`headers.*`), as a plugin declares its secrets.
+/// Paths that are not there are ignored.
+pub fn redact_keys(value: &mut serde_json::Value, keys: &[String]) {
+    for key in keys {
+        let path: Vec<&str> = key.split('.').collect();
+        redact_path(value, &path);
+    }
+}
+
+fn redact_path(value: &mut serde_json::Value, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else {
+        *value = serde_json::Value::String(REDACTED.to_owned());
+        return;
+    };
+    let Some(table) = value.as_object_mut() else {
+        return;
+    };
+    if *first == "*" {
+        for child in table.values_mut() {
+            redact_path(child, rest);
+        }
+    } else if let Some(child) = table.get_mut(*first) {
+        redact_path(child, rest);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +83,26 @@ mod tests {
         assert_eq!(format!("{s} {s:?}"), "[redacted] [redacted]");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"[redacted]\"");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn declared_keys_are_redacted_by_path_and_wildcard() {
+        let mut config = serde_json::json!({
+            "url": "https://app/status",
+            "headers": {"Authorization": "Bearer t0k3n", "X-Key": "k"},
+            "smtp": {"auth": {"pass": "hunter2", "user": "me"}},
+            "keep": [1, 2]
+        });
+        let keys = ["headers.*", "smtp.auth.pass", "missing.key", "keep.0"].map(str::to_owned);
+        redact_keys(&mut config, &keys);
+        assert_eq!(
+            config,
+            serde_json::json!({
+                "url": "https://app/status",
+                "headers": {"Authorization": "[redacted]", "X-Key": "[redacted]"},
+                "smtp": {"auth": {"pass": "[redacted]", "user": "me"}},
+                "keep": [1, 2]
+            })
+        );
     }
 }

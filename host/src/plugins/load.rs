@@ -32,6 +32,8 @@ pub struct LoadedPlugins {
     /// but not run (they would run without config or grants), with the
     /// line that would enable them.
     pub idle: Vec<String>,
+    /// The keys each plugin declared secret in its `[[plugins]] config`.
+    pub secret_keys: Vec<(String, Vec<String>)>,
 }
 
 /// One plugin's instances under the current config.
@@ -45,6 +47,9 @@ pub struct Instances {
     pub channels: Vec<(Channel, ChannelPlugin)>,
     /// Why a collector is not run.
     pub idle: Option<String>,
+    /// The keys of the plugin's `[[plugins]] config` it declared secret
+    /// (collectors and exporters; a channel's secrets are its own).
+    pub secret_keys: Vec<String>,
     /// Channels of this type that cannot be served, in words.
     pub errors: Vec<String>,
 }
@@ -109,6 +114,11 @@ impl Loader {
                     loaded.exporters.extend(instances.exporter);
                     loaded.channels.extend(instances.channels);
                     loaded.idle.extend(instances.idle);
+                    if !instances.secret_keys.is_empty() {
+                        loaded
+                            .secret_keys
+                            .push((name.clone(), instances.secret_keys));
+                    }
                     loaded.errors.extend(instances.errors);
                 }
                 Err(e) => loaded.errors.push(e.to_string()),
@@ -223,7 +233,10 @@ impl Loader {
                 };
                 match plugin {
                     Ok(mut p) => match p.validate_config().await {
-                        Ok(_) => out.collector = Some(p),
+                        Ok(keys) => {
+                            out.secret_keys = keys;
+                            out.collector = Some(p);
+                        }
                         Err(e) => out.errors.push(e.to_string()),
                     },
                     Err(e) => out.errors.push(e.to_string()),
@@ -241,7 +254,10 @@ impl Loader {
                 };
                 match plugin {
                     Ok(mut p) => match p.validate_config().await {
-                        Ok(_) => out.exporter = Some(p),
+                        Ok(keys) => {
+                            out.secret_keys = keys;
+                            out.exporter = Some(p);
+                        }
                         Err(e) => out.errors.push(e.to_string()),
                     },
                     Err(e) => out.errors.push(e.to_string()),

@@ -201,6 +201,9 @@ impl Reloader {
         for error in &instances.errors {
             tracing::warn!("{error}");
         }
+        self.state
+            .plugins
+            .set_secret_keys(name, instances.secret_keys.clone());
         let _ = self.updates.send(TickUpdate::Collector {
             name: name.to_owned(),
             plugin: instances.collector,

@@ -114,6 +114,9 @@ pub async fn start(
     let local = listener.local_addr()?;
     let external_url = config.external_url_for(local);
     let mut state = AppState::new(config, store);
+    for (plugin, keys) in loaded.secret_keys {
+        state.plugins.set_secret_keys(&plugin, keys);
+    }
     let channels: Vec<ChannelSink> = loaded
         .channels
         .into_iter()

@@ -19,5 +19,5 @@ pub async fn healthz() -> Json<Health> {
 
 /// `GET /api/v1/config`: the running config, secrets redacted.
 pub async fn config(State(state): State<AppState>) -> Json<Value> {
-    Json(state.config.redacted_json())
+    Json(state.plugins.redacted_config(&state.config))
 }

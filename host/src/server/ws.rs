@@ -30,7 +30,7 @@ fn initial_data(state: &AppState) -> String {
             "current": current,
             "alerts": alerts,
             "bottlenecks": state.bottlenecks.lock().expect("bottlenecks lock").current(),
-            "config": state.config.redacted_json(),
+            "config": state.plugins.redacted_config(&state.config),
             "plugins": state.plugins.all(),
         }),
     )
