@@ -8,9 +8,10 @@ use crate::alert::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue, Grouping}
 use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
 use crate::config::{Channel, Config};
-use crate::model::{DeliveryError, DeliveryRecord, Notification};
+use crate::model::{DeliveryError, Notification};
 use crate::plugins::{ChannelPlugin, Loader, PluginKind, PluginRuntime};
 use crate::rules::RuleSet;
+use crate::runtime::records::RecordWriter;
 use crate::runtime::tick::Ticker;
 use crate::store::Store;
 
@@ -39,6 +40,7 @@ pub struct Running {
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     ticking: tokio::task::JoinHandle<()>,
+    records: RecordWriter,
 }
 
 impl Running {
@@ -55,6 +57,8 @@ impl Running {
         }
         self.ticking.abort();
         let _ = self.ticking.await;
+        // Attempts recorded until now are stored before the store closes.
+        self.records.finish().await;
         self.state
             .store
             .close()
@@ -131,7 +135,7 @@ pub async fn start(
         interval: std::time::Duration::from_millis(state.config.alerting.group_interval),
     };
     let (log, records) = DeliveryLog::channel();
-    tokio::spawn(store_delivery_records(state.store.clone(), records));
+    let records = RecordWriter::spawn(state.store.clone(), records);
     state.deliveries = DeliveryQueue::start(channels, log, &external_url).with_grouping(grouping);
     for exporter in &loaded.exporters {
         state.plugins.update(PluginView {
@@ -191,6 +195,7 @@ pub async fn start(
         shutdown,
         server,
         ticking,
+        records,
     })
 }
 
@@ -241,36 +246,6 @@ impl AlertSink for ReportingChannel {
             });
             result
         })
-    }
-}
-
-/// Most delivery records written in one transaction.
-const RECORD_BATCH: usize = 256;
-
-/// Writes the delivery queue's records to the store, in batches of what
-/// has arrived meanwhile, until every sender is gone. A batch the store
-/// refuses is logged with its size; the records' outcomes were logged as
-/// they happened.
-async fn store_delivery_records(
-    store: Store,
-    mut records: tokio::sync::mpsc::Receiver<DeliveryRecord>,
-) {
-    let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while records.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        let count = batch.len();
-        match store.record_deliveries(std::mem::take(&mut batch)).await {
-            Ok(()) => {}
-            Err(crate::store::StoreError::Closed) => {
-                tracing::info!(
-                    records = count,
-                    "the store has closed; delivery records not stored"
-                );
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %anyhow::Error::from(e), records = count, "cannot store delivery records")
-            }
-        }
     }
 }
 
