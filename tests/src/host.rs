@@ -240,6 +240,20 @@ impl PerfwatchProcess {
         self.log_lines.clone()
     }
 
+    /// The latest value of the series of `metric` whose `label` is `value`,
+    /// from the query API; `None` until there is one.
+    pub fn latest_by_label(&self, metric: &str, label: &str, value: &str) -> Option<f64> {
+        let answer = crate::get(self.addr, &format!("/api/v1/query?metric={metric}&start=0"));
+        if answer.status != 200 {
+            return None;
+        }
+        answer.json()["series"]
+            .as_array()?
+            .iter()
+            .find(|s| s["labels"][label] == value)
+            .and_then(|s| s["points"].as_array()?.last()?[1].as_f64())
+    }
+
     /// `http://<addr>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)

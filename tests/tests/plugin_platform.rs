@@ -26,19 +26,6 @@ fn plugin_error(host: &PerfwatchProcess, name: &str) -> String {
         .to_owned()
 }
 
-fn latest_by_label(host: &PerfwatchProcess, metric: &str, label: &str, value: &str) -> Option<f64> {
-    let answer = get(host.addr, &format!("/api/v1/query?metric={metric}&start=0"));
-    if answer.status != 200 {
-        return None;
-    }
-    let json = answer.json();
-    json["series"]
-        .as_array()?
-        .iter()
-        .find(|s| s["labels"][label] == value)
-        .and_then(|s| s["points"].as_array()?.last()?[1].as_f64())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn http_collectors_reach_granted_origins_only() {
     let outside = HttpPeer::start(&[("/status", Route::json("{}"))]);
@@ -99,13 +86,13 @@ name = "fixture-huge-output"
         "the mean over agents: {update}"
     );
     assert_eq!(
-        latest_by_label(&host, "agents.avgResponseTime", "agent", "a"),
+        host.latest_by_label("agents.avgResponseTime", "agent", "a"),
         Some(120.0)
     );
 
     let up = |target: &str| {
         eventually(&format!("probe.up of {target}"), || {
-            latest_by_label(&host, "probe.up", "target", target)
+            host.latest_by_label("probe.up", "target", target)
         })
     };
     assert_eq!(up("ok"), 1.0);
@@ -119,7 +106,10 @@ name = "fixture-huge-output"
         0,
         "the ungranted server was never contacted"
     );
-    assert!(latest_by_label(&host, "system.networkLatency", "target", "ok").is_some());
+    assert!(
+        host.latest_by_label("system.networkLatency", "target", "ok")
+            .is_some()
+    );
 
     let denied = eventually("the denial", || {
         Some(plugin_error(&host, "fixture-http-denied")).filter(|e| !e.is_empty())
@@ -381,23 +371,23 @@ async fn the_process_collector_reports_the_host_itself_through_its_proc_grant() 
     );
     let host = dir.start();
     let rss = eventually("process.memoryRss", || {
-        latest_by_label(&host, "process.memoryRss", "name", "perfwatch")
+        host.latest_by_label("process.memoryRss", "name", "perfwatch")
     });
     assert!(
         rss > 1_000_000.0,
         "the host's resident memory, in bytes: {rss}"
     );
     let threads = eventually("process.threads", || {
-        latest_by_label(&host, "process.threads", "name", "perfwatch")
+        host.latest_by_label("process.threads", "name", "perfwatch")
     });
     assert!(threads >= 2.0, "{threads}");
     // Other tests run perfwatch processes at the same time: at least this one.
     let count = eventually("process.count", || {
-        latest_by_label(&host, "process.count", "name", "perfwatch")
+        host.latest_by_label("process.count", "name", "perfwatch")
     });
     assert!(count >= 1.0, "{count}");
     let cpu = eventually("process.cpuUsage", || {
-        latest_by_label(&host, "process.cpuUsage", "name", "perfwatch")
+        host.latest_by_label("process.cpuUsage", "name", "perfwatch")
     });
     assert!((0.0..=200.0).contains(&cpu), "{cpu}");
 }

@@ -3,25 +3,11 @@
 //! plugin that refuses its config is named with the key while everything
 //! else runs, and an export that fails halfway leaves no file.
 
-use perfwatch_tests::{
-    HostDir, HttpPeer, PerfwatchProcess, Route, eventually, fixture_plugin, get, post_json,
-};
+use perfwatch_tests::{HostDir, HttpPeer, Route, eventually, fixture_plugin, get, post_json};
 use serde_json::Value;
 
 /// Ticks of the hosts here: short, so collectors run often.
 const TICK_MS: u64 = 300;
-
-fn latest_by_label(host: &PerfwatchProcess, metric: &str, label: &str, value: &str) -> Option<f64> {
-    let answer = get(host.addr, &format!("/api/v1/query?metric={metric}&start=0"));
-    if answer.status != 200 {
-        return None;
-    }
-    answer.json()["series"]
-        .as_array()?
-        .iter()
-        .find(|s| s["labels"][label] == value)
-        .and_then(|s| s["points"].as_array()?.last()?[1].as_f64())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn components_built_against_0_1_collect_deliver_and_export_through_the_adapter() {
@@ -49,7 +35,7 @@ async fn components_built_against_0_1_collect_deliver_and_export_through_the_ada
     let mut host = dir.start();
 
     let value = eventually("the 0.1 collector's samples", || {
-        latest_by_label(&host, "fixture.v01", "n", "2")
+        host.latest_by_label("fixture.v01", "n", "2")
     });
     assert_eq!(value, 2.0);
     let log = host.log().join("\n");

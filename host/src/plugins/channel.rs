@@ -186,8 +186,8 @@ pub(super) fn alert_to_wit(alert: &Alert, external_url: &str) -> v2::types::Aler
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         ),
-        starts_at_ms: alert.timestamp,
-        ends_at_ms: alert.resolved_at,
+        starts_at_ms: alert.starts_at(),
+        ends_at_ms: alert.ends_at(),
         fingerprint: alert.fingerprint(),
         generator_url: alert.generator_url(external_url),
     }

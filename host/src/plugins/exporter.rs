@@ -63,8 +63,9 @@ pub struct ExporterPlugin {
 type Boundary = Versioned<v2::exporter::Exporter, v1::exporter::Exporter>;
 
 /// A document being written; [`Document::finish`] ends it. Dropping it
-/// unfinished abandons the export (the plugin's resource is dropped with
-/// its instance's next call or replacement).
+/// unfinished abandons the export; the plugin's resource then stays in its
+/// instance (within the instance's memory cap) until the instance is
+/// replaced.
 pub struct Document<'p>(DocumentState<'p>);
 
 enum DocumentState<'p> {
@@ -307,14 +308,6 @@ impl Document<'_> {
                     },
                 ))
             }
-        }
-    }
-
-    /// The document's type, when the plugin says it before the end (0.2).
-    pub fn document_type(&self) -> Option<&DocumentType> {
-        match &self.0 {
-            DocumentState::V2 { document_type, .. } => Some(document_type),
-            DocumentState::V1 { .. } => None,
         }
     }
 }

@@ -124,7 +124,7 @@ fn served(version: &str) -> Option<WitVersion> {
     let same_minor = |ours: &str| {
         let mut parts = version.split('.');
         let mut ours = ours.split('.');
-        parts.next() == ours.next() && parts.next() == ours.next() && ours.next().is_some()
+        parts.next() == ours.next() && parts.next() == ours.next()
     };
     if same_minor(WIT_VERSION) {
         Some(WitVersion::V2)

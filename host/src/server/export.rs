@@ -104,8 +104,7 @@ pub async fn export(
     })?;
     // Written under a temporary name and renamed at the end, so a failed
     // export leaves no half file behind.
-    let partial =
-        PartialFile::create(dir.join(format!(".export-{}.partial", file_stamp(now)))).await?;
+    let partial = PartialFile::new(dir.join(format!(".export-{}.partial", file_stamp(now))));
     let mut file = partial.writer().await?;
     let mut points = 0;
     let mut bytes = 0;
@@ -217,8 +216,8 @@ struct PartialFile {
 }
 
 impl PartialFile {
-    async fn create(path: PathBuf) -> Result<Self, ApiError> {
-        Ok(Self { path: Some(path) })
+    fn new(path: PathBuf) -> Self {
+        Self { path: Some(path) }
     }
 
     async fn writer(&self) -> Result<tokio::io::BufWriter<tokio::fs::File>, ApiError> {
