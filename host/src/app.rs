@@ -97,10 +97,13 @@ impl PluginViews {
             .insert(name.to_owned(), keys);
     }
 
-    /// `config` as the API and the stream show it: every `Secret` redacted,
-    /// and in each `[[plugins]]` entry the keys its plugin declared secret.
-    /// A plugin not loaded (yet) declared nothing, so its `config` is shown
-    /// as written, as the config reference says.
+    /// `config` as the API and the stream show it: every `Secret` and every
+    /// channel's `secrets` redacted, and in each `[[plugins]]` entry and
+    /// channel `config` the keys its plugin declared secret. A `[[plugins]]`
+    /// entry whose plugin is not loaded (yet) declared nothing, so its
+    /// `config` is shown as written, as the config reference says; a
+    /// channel's stays wholly redacted, as it usually holds its receiver's
+    /// token.
     pub fn redacted_config(&self, config: &Config) -> serde_json::Value {
         let mut json = config.redacted_json();
         let secret_keys = self.secret_keys.read().expect("secret keys lock");
@@ -110,6 +113,19 @@ impl PluginViews {
                 .and_then(|name| secret_keys.get(name));
             if let Some(keys) = keys {
                 crate::config::redact_keys(&mut entry["config"], keys);
+            }
+        }
+        let channels = json["alerting"]["channels"].as_array_mut();
+        for (entry, channel) in channels
+            .into_iter()
+            .flatten()
+            .zip(&config.alerting.channels)
+        {
+            if let Some(keys) = secret_keys.get(&channel.kind) {
+                let mut shown =
+                    serde_json::to_value(&channel.config).expect("TOML tables serialise as JSON");
+                crate::config::redact_keys(&mut shown, keys);
+                entry["config"] = shown;
             }
         }
         json

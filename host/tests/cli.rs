@@ -43,8 +43,8 @@ fn config_check_names_the_bad_key_and_fails() {
         ("port = \"x\"\n", "port"),
         ("update_interval = 10\n", "update_interval"),
         (
-            "[[alerting.channels]]\ntype = \"email\"\nconfig = { recipient = \"a@b.c\" }\n",
-            "smtp",
+            "[[alerting.channels]]\ntype = \"email\"\nname = \"on call\"\n",
+            "alerting.channels[0].name",
         ),
     ] {
         let path = dir.path().join("bad.toml");
@@ -132,7 +132,7 @@ fn config_check_asks_each_plugin_about_its_config() {
     assert!(!ok, "a channel without a plugin passed");
     assert!(
         err.contains(
-            "no plugin `webhook` is loaded from plugins_dir (channel plugins found: console)"
+            "no channel plugin `webhook` is loaded from plugins_dir (channel plugins found: console)"
         ),
         "{err}"
     );
@@ -152,6 +152,36 @@ fn config_check_asks_each_plugin_about_its_config() {
     assert!(!ok, "a refused plugin config passed");
     assert!(
         err.contains("plugin `loadavg` refuses its config: `pressure`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_with_a_channel_no_plugin_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/console.wasm"),
+        plugins.join("console.wasm"),
+    )
+    .expect("the shipped plugins are built (cargo xtask plugins)");
+    let path = dir.path().join("perfwatch.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "port = 0\ndata_dir = \"{}\"\nplugins_dir = \"{}\"\n\n\
+             [[alerting.channels]]\ntype = \"pagerduty\"\nname = \"on-call\"\n",
+            dir.path().join("data").display(),
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = perfwatch(&["serve", "--config", path.to_str().unwrap()]);
+    assert!(!ok, "the host started without a plugin for its channel");
+    assert!(
+        err.contains("channel on-call cannot deliver: no channel plugin `pagerduty`")
+            && err.contains("channel plugins found: console"),
         "{err}"
     );
 }

@@ -12,9 +12,8 @@ use perfwatch_tests::{
 use serde_json::Value;
 
 const COLLECTOR: &str = "demo-beat";
-/// The generated channel is named after a channel type the config accepts,
-/// and its config (`url`) is the webhook type's.
-const CHANNEL: &str = "webhook";
+/// A channel type no host knows: the type is the plugin's name.
+const CHANNEL: &str = "pagerduty";
 const EXPORTER: &str = "demo-csv";
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -152,7 +151,8 @@ async fn a_generated_plugin_of_each_kind_builds_and_works_in_a_running_host() {
         300,
         &format!(
             "[[plugins]]\nname = \"{COLLECTOR}\"\n\n\
-             [[alerting.channels]]\ntype = \"{CHANNEL}\"\nconfig = {{ url = \"{}\" }}\n",
+             [[alerting.channels]]\ntype = \"{CHANNEL}\"\nname = \"on-call\"\n\
+             secrets = {{ url = \"{}\" }}\n",
             hook.url("/hook")
         ),
     );
@@ -186,6 +186,13 @@ async fn a_generated_plugin_of_each_kind_builds_and_works_in_a_running_host() {
         message["title"].as_str().unwrap().contains("FIRING"),
         "{message}"
     );
+    // The URL came from the channel's `secrets`: the plugin got it, the API
+    // shows only that it is set.
+    let config = get(host.addr, "/api/v1/config").json();
+    let channel = &config["alerting"]["channels"][0];
+    assert_eq!(channel["name"], "on-call", "{channel}");
+    assert_eq!(channel["secrets"]["url"], "[redacted]", "{channel}");
+    assert!(!config.to_string().contains(&hook.url("/hook")), "{config}");
 
     // The exporter writes a CSV document through the streaming world.
     let export = post_json(

@@ -224,7 +224,7 @@ async fn alerts_reach_the_console_channel_and_exports_are_written() {
             .find(|d| d["alertIds"] == serde_json::json!([id]))
             .cloned()
     });
-    assert_eq!(delivery["channel"], "console#0", "{delivery}");
+    assert_eq!(delivery["channel"], "console", "{delivery}");
     assert_eq!(delivery["status"], "delivered", "{delivery}");
     let log = eventually("the console line", || {
         let log = host.log().join("\n");
@@ -358,7 +358,7 @@ async fn plugins_reload_on_change_and_a_bad_version_leaves_the_old_one_running()
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["channel"] == "console#0")
+            .any(|p| p["channel"] == "console")
             .then_some(())
     });
 }

@@ -12,7 +12,7 @@ const SLACK_SECRET: &str = "https://hooks.slack.com/services/T0/B0/e2e-secret-to
 /// Slack channel whose webhook is a secret that must never leak.
 fn host_dir() -> HostDir {
     HostDir::new()
-        .shipped(&["loadavg"])
+        .shipped(&["loadavg", "slack"])
         .rules(&repo_root().join("rules"))
         .config(
             250,

@@ -200,7 +200,7 @@ impl DeliveryQueue {
             let alerts: Vec<Alert> = flush
                 .alerts
                 .iter()
-                .filter(|a| route.filters.matches(a.severity, &a.component, &a.metric))
+                .filter(|a| route.filters.matches(a))
                 .cloned()
                 .collect();
             if alerts.is_empty() {

@@ -15,10 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use alert_rule::{AlertRule, RuleCondition};
-pub use channel::{
-    Channel, ChannelFilters, ChannelSettings, ChannelType, ChatWebhookSettings, EmailSettings,
-    SmtpAuth, SmtpSettings, SmtpTls, WebhookSettings,
-};
+pub use channel::{Channel, ChannelFilters, LabelMatcher, redact_leaves};
 pub use origin::OriginPattern;
 pub use plugin::{
     DEFAULT_CALL_TIMEOUT_MS, DEFAULT_HOSTCALL_MIB, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
@@ -179,12 +176,7 @@ fn default_alerting_enabled() -> bool {
 
 /// One console channel, as in the original `defaultDashboardConfig`.
 fn default_channels() -> Vec<channel::RawChannel> {
-    vec![channel::RawChannel {
-        kind: ChannelType::Console,
-        config: toml::Table::new(),
-        enabled: true,
-        filters: ChannelFilters::default(),
-    }]
+    vec![channel::RawChannel::console()]
 }
 
 /// The validated configuration.
@@ -339,19 +331,7 @@ impl RawConfig {
                 self.retention_days, self.rollup_1m_retention_days, self.rollup_1h_retention_days
             ));
         }
-        let channels = self
-            .alerting
-            .channels
-            .into_iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                let kind = raw.kind;
-                let mut channel =
-                    channel::validate_channel(raw, &format!("alerting.channels[{i}]"))?;
-                channel.name = format!("{}#{i}", kind.as_str());
-                Ok(channel)
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let channels = channel::validate_channels(self.alerting.channels)?;
         let thresholds = threshold::validate_thresholds(self.thresholds)?;
         let alert_rules = alert_rule::validate_alert_rules(self.alert_rules)?;
         let plugins = plugin::validate_plugins(self.plugins)?;

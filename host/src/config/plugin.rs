@@ -108,11 +108,7 @@ pub(super) fn validate_plugins(list: Vec<PluginConfig>) -> Result<Vec<PluginConf
     let mut seen = std::collections::HashSet::new();
     for (i, p) in list.iter().enumerate() {
         let at = format!("plugins[{i}]");
-        let valid_name = !p.name.is_empty()
-            && p.name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid_name {
+        if !super::channel::is_plugin_name(&p.name) {
             return Err(format!(
                 "{at}.name: {:?} is not a plugin name (letters, digits, `-`, `_`)",
                 p.name

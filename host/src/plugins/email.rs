@@ -13,11 +13,100 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::bindings::v2::email::Message as EmailMessage;
 use super::bindings::v2::types::DeliveryError;
 use super::redact;
-use crate::config::{EmailSettings, REDACTED, SmtpTls};
+use serde::Deserialize;
+
+use crate::config::{REDACTED, Secret};
 
 /// Longest subject and body accepted from a plugin.
 const MAX_SUBJECT_BYTES: usize = 998;
 const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The `email` import's settings, read from the config of a channel whose
+/// plugin is granted email: the keys the host acts on. The plugin may have
+/// keys of its own beside them, which its `validate-config` checks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    /// Who receives the alerts.
+    pub recipient: String,
+    /// Sender address; defaults to `perfwatch@<smtp host>`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The relay to send through.
+    pub smtp: SmtpSettings,
+}
+
+impl EmailSettings {
+    /// The settings in a channel's merged config (`Channel::plugin_config`).
+    pub fn from_channel_config(config: &serde_json::Value) -> Result<Self, String> {
+        let settings: Self = serde_path_to_error::deserialize(config)
+            .map_err(|e| format!("config.{}: {}", e.path(), e.inner()))?;
+        if !settings.recipient.contains('@') {
+            return Err(format!(
+                "config.recipient: {:?} is not an email address",
+                settings.recipient
+            ));
+        }
+        if settings.smtp.host.is_empty() {
+            return Err("config.smtp.host must not be empty".to_owned());
+        }
+        Ok(settings)
+    }
+}
+
+/// An SMTP relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port; 587 (submission with STARTTLS) unless set.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Credentials, when the relay needs them.
+    #[serde(default)]
+    pub auth: Option<SmtpAuth>,
+    /// Transport security; by default implicit TLS on port 465 and
+    /// STARTTLS (required) on any other port.
+    #[serde(default)]
+    pub tls: Option<SmtpTls>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS; refused if the relay cannot.
+    Starttls,
+    /// No encryption: only for a relay on loopback or a trusted network.
+    None,
+}
+
+impl SmtpSettings {
+    /// The transport security in effect.
+    pub fn effective_tls(&self) -> SmtpTls {
+        self.tls.unwrap_or(if self.port == 465 {
+            SmtpTls::Tls
+        } else {
+            SmtpTls::Starttls
+        })
+    }
+}
+
+/// SMTP credentials; both halves are secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpAuth {
+    /// User name.
+    pub user: Secret,
+    /// Password.
+    pub pass: Secret,
+}
 
 /// A channel's relay, sender and recipient. Cheap to clone.
 #[derive(Clone)]
@@ -139,7 +228,6 @@ impl Mailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Secret, SmtpAuth, SmtpSettings};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
     const SECRET: &str = "SECRETMARKER123";

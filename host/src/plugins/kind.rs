@@ -119,6 +119,15 @@ pub fn detect(
     })
 }
 
+/// Whether the component imports `perfwatch:plugin/<interface>` (any version).
+pub fn imports(engine: &Engine, component: &Component, interface: &str) -> bool {
+    component.component_type().imports(engine).any(|(name, _)| {
+        name.strip_prefix(WIT_PACKAGE)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|rest| rest.split_once('@').map_or(rest, |(i, _)| i) == interface)
+    })
+}
+
 /// For 0.x versions, semver compatibility means the same minor version.
 fn served(version: &str) -> Option<WitVersion> {
     let same_minor = |ours: &str| {

@@ -13,7 +13,7 @@ use super::{
     ChannelPlugin, CollectorPlugin, ExporterPlugin, PluginError, PluginKind, PluginRuntime, email,
     grants, http, kind, state, unconfigured,
 };
-use crate::config::{Channel, ChannelSettings, Config, PluginConfig};
+use crate::config::{Channel, Config, PluginConfig};
 
 /// Everything loaded from `plugins_dir`.
 #[derive(Default)]
@@ -32,8 +32,11 @@ pub struct LoadedPlugins {
     /// but not run (they would run without config or grants), with the
     /// line that would enable them.
     pub idle: Vec<String>,
-    /// The keys each plugin declared secret in its `[[plugins]] config`.
+    /// The keys each plugin declared secret in its config.
     pub secret_keys: Vec<(String, Vec<String>)>,
+    /// Channels the config names whose type no channel plugin serves, in
+    /// words (also in `errors`): the host does not start with them.
+    pub unserved_channels: Vec<String>,
 }
 
 /// One plugin's instances under the current config.
@@ -47,8 +50,7 @@ pub struct Instances {
     pub channels: Vec<(Channel, ChannelPlugin)>,
     /// Why a collector is not run.
     pub idle: Option<String>,
-    /// The keys of the plugin's `[[plugins]] config` it declared secret
-    /// (collectors and exporters; a channel's secrets are its own).
+    /// The keys of its config the plugin declared secret.
     pub secret_keys: Vec<String>,
     /// Channels of this type that cannot be served, in words.
     pub errors: Vec<String>,
@@ -136,17 +138,21 @@ impl Loader {
                     .iter()
                     .any(|e| e.starts_with(&format!("channel {} ", channel.name)))
             {
-                loaded.errors.push(format!(
-                    "channel {} cannot deliver: no plugin `{}` is loaded from plugins_dir \
+                let error = format!(
+                    "channel {} cannot deliver: no channel plugin `{}` is loaded from plugins_dir \
                      (channel plugins found: {})",
                     channel.name,
-                    channel.settings.kind().as_str(),
+                    channel.kind,
                     if channel_plugins.is_empty() {
                         "none".to_owned()
                     } else {
                         channel_plugins.join(", ")
                     }
-                ));
+                );
+                if !channel.implicit {
+                    loaded.unserved_channels.push(error.clone());
+                }
+                loaded.errors.push(error);
             }
         }
         loaded
@@ -265,7 +271,7 @@ impl Loader {
             }
             PluginKind::Channel if config.alerting.enabled => {
                 for channel in config.alerting.channels.iter().filter(|c| c.enabled) {
-                    if channel.settings.kind().as_str() != compiled.config.name {
+                    if channel.kind != compiled.config.name {
                         continue;
                     }
                     let mut plugin = match self.channel_instance(compiled, channel) {
@@ -276,7 +282,10 @@ impl Loader {
                         }
                     };
                     match plugin.validate_config().await {
-                        Ok(_) => out.channels.push((channel.clone(), plugin)),
+                        Ok(keys) => {
+                            out.secret_keys = keys;
+                            out.channels.push((channel.clone(), plugin));
+                        }
                         Err(e) => out
                             .errors
                             .push(format!("channel {} cannot deliver: {e}", channel.name)),
@@ -304,38 +313,38 @@ impl Loader {
     }
 
     /// The instance that delivers for `channel`: given the channel's
-    /// settings as its config, and granted its webhook's origin (and its
-    /// relay, for email).
+    /// config (secrets merged in) as its config, granted the origins of
+    /// the receiver URLs written in it, and, when the plugin is granted
+    /// email, a mailer for the relay the config names.
     fn channel_instance(
         &self,
         compiled: &Compiled,
         channel: &Channel,
     ) -> Result<ChannelPlugin, String> {
-        let name = &compiled.config.name;
         let cannot = |why: String| format!("channel {} cannot deliver: {why}", channel.name);
-        let mut grant = grants::HttpGrant::new(name, &compiled.config.allow_http);
-        if let Some(url) = channel.settings.webhook_url() {
-            let url = reqwest::Url::parse(url.expose())
-                .map_err(|_| cannot("its webhook URL does not parse".into()))?;
+        let mut grant = grants::HttpGrant::new(&compiled.config.name, &compiled.config.allow_http);
+        for url in channel.receiver_urls() {
             grant = grant.with_origin_of(&url);
         }
-        let email = match &channel.settings {
-            ChannelSettings::Email(settings) => {
-                if !compiled.config.allow_email {
-                    return Err(cannot(format!(
-                        "plugin `{name}` is not granted email; add `allow_email = true` to its [[plugins]] entry"
-                    )));
-                }
-                Some(email::Mailer::new(settings).map_err(cannot)?)
-            }
-            _ => None,
+        let config = channel.plugin_config();
+        let sends_email = kind::imports(&self.runtime.engine, &compiled.component, "email");
+        if sends_email && !compiled.config.allow_email {
+            return Err(cannot(format!(
+                "plugin `{}` sends email but is not granted it; add `allow_email = true` to its [[plugins]] entry",
+                compiled.config.name
+            )));
+        }
+        let email = if sends_email {
+            let settings = email::EmailSettings::from_channel_config(&config).map_err(cannot)?;
+            Some(email::Mailer::new(&settings).map_err(cannot)?)
+        } else {
+            None
         };
         let grants = state::Grants {
             http: http::HttpClient::new(grant),
             email,
         };
-        let json =
-            serde_json::to_string(&channel.plugin_config).expect("TOML tables serialise as JSON");
+        let json = config.to_string();
         let plugin = match compiled.version {
             WitVersion::V2 => self
                 .sandbox::<v2::channel::Channel>(compiled, json, grants)

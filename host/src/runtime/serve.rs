@@ -90,6 +90,9 @@ pub async fn start(
     runtime.spawn_epoch_ticker();
     let loader = Loader::new(&runtime, &config);
     let loaded = loader.load_all(&config).await;
+    if !loaded.unserved_channels.is_empty() {
+        anyhow::bail!("cannot start: {}", loaded.unserved_channels.join("; "));
+    }
     for error in &loaded.errors {
         tracing::warn!("{error}");
     }
