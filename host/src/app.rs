@@ -32,7 +32,7 @@ pub struct PluginView {
 }
 
 /// Every plugin instance's latest view, keyed by instance (`loadavg`,
-/// `console@console#0`); each instance's owner updates its own entry.
+/// `console@console`); each instance's owner updates its own entry.
 #[derive(Clone, Default)]
 pub struct PluginViews {
     views: Arc<RwLock<BTreeMap<String, PluginView>>>,

@@ -69,6 +69,15 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// The running host's alert channels: list them, or send a test
+    /// notification through one.
+    Channels {
+        #[command(subcommand)]
+        action: ChannelsAction,
+        /// Config file (TOML), for the host's address; the built-in defaults when left out.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+    },
     /// List or check plugins.
     Plugins {
         #[command(subcommand)]
@@ -90,6 +99,24 @@ enum RulesAction {
     Test {
         /// Rules directory; the config's rules_dir when left out.
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelsAction {
+    /// Each channel with its plugin, filters and delivery counters.
+    List,
+    /// Send a realistic sample alert through channel NAME, once, past its
+    /// filters and grouping, and say whether its receiver took it.
+    Test {
+        /// The channel's name (`GET /api/v1/channels`).
+        name: String,
+        /// `critical` or `warning`.
+        #[arg(long, default_value = "critical")]
+        severity: String,
+        /// Send the alert's resolution instead of its firing.
+        #[arg(long)]
+        resolved: bool,
     },
 }
 
@@ -178,6 +205,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     PluginsAction::Check { file } => {
                         perfwatch::cli::plugins_check(&file, &config).await
                     }
+                }
+            })?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Channels { action, config } => {
+            let config = load_config(config)?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let text = runtime.block_on(async {
+                match action {
+                    ChannelsAction::List => perfwatch::cli::channels_list(&config).await,
+                    ChannelsAction::Test {
+                        name,
+                        severity,
+                        resolved,
+                    } => perfwatch::cli::channels_test(&config, &name, &severity, resolved).await,
                 }
             })?;
             print!("{text}");

@@ -22,9 +22,9 @@ const ENGINE_OWNERS: &[(&str, &[&str])] = &[
     ("wasmtime", &["plugins/"]),
     ("wasmtime_wasi", &["plugins/"]),
     ("lettre", &["plugins/"]),
-    // cli.rs is a client of the host's own HTTP API (`perfwatch query`,
-    // `plugins list` against a running host), not a plugin's way out.
-    ("reqwest", &["plugins/", "cli.rs"]),
+    // cli/ is a client of the host's own HTTP API (`perfwatch query`,
+    // `plugins list`, `channels` against a running host), not a plugin's way out.
+    ("reqwest", &["plugins/", "cli/"]),
     ("rhai", &["rules/"]),
     ("axum", &["server/"]),
     ("sysinfo", &["collect/"]),

@@ -4,13 +4,15 @@
 //! each group's burst is one notification per channel. What became of
 //! every notification goes to a [`DeliveryLog`], which the store keeps.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::channel_stats::{ChannelCounters, ChannelStats};
 use super::grouping::{Flush, Grouping};
 use super::retry::{Jitter, next_wait};
 use crate::config::ChannelFilters;
@@ -92,9 +94,48 @@ pub struct ChannelSink {
 struct Route {
     name: String,
     filters: ChannelFilters,
-    queue: mpsc::Sender<Notification>,
+    queue: mpsc::Sender<Queued>,
     /// A replacement sink (a reloaded plugin) for the channel's task.
     replace: mpsc::UnboundedSender<Box<dyn AlertSink>>,
+    counters: Arc<ChannelCounters>,
+}
+
+/// A notification waiting in a channel's queue; a test notification
+/// carries where its one attempt's outcome goes.
+struct Queued {
+    notification: Notification,
+    test_reply: Option<oneshot::Sender<Result<u64, DeliveryError>>>,
+}
+
+/// The latest state of every alert handed to the queue, by alert id: what a
+/// notification that waited (for grouping, or for its receiver to come
+/// back) is brought up to date with before it is sent.
+#[derive(Clone, Default)]
+struct LatestStates(Arc<RwLock<HashMap<String, Alert>>>);
+
+/// Resolved alerts are forgotten this long after they resolved, once there
+/// are more than [`KEEP_STATES`]: by then nothing that names them waits.
+const FORGET_RESOLVED_MS: i64 = 24 * 3_600_000;
+const KEEP_STATES: usize = 10_000;
+
+impl LatestStates {
+    fn update(&self, alert: &Alert) {
+        let mut states = self.0.write().expect("alert states lock");
+        states.insert(alert.id.clone(), alert.clone());
+        if states.len() > KEEP_STATES {
+            let cutoff = crate::clock::now_ms() - FORGET_RESOLVED_MS;
+            states.retain(|_, a| a.resolved_at.is_none_or(|at| at > cutoff));
+        }
+    }
+
+    /// The alert as it is now: its resolution when it resolved since.
+    fn current(&self, alert: &Alert) -> Option<Alert> {
+        let states = self.0.read().expect("alert states lock");
+        states
+            .get(&alert.id)
+            .filter(|latest| latest.resolved && !alert.resolved)
+            .cloned()
+    }
 }
 
 /// Handle to the per-channel delivery tasks; cheap to clone.
@@ -106,6 +147,24 @@ pub struct DeliveryQueue {
     external_url: Arc<str>,
     /// Where notifications go first when grouping is on.
     grouper: Option<mpsc::UnboundedSender<Alert>>,
+    latest: LatestStates,
+}
+
+/// Why a test notification was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    /// No channel of that name delivers.
+    #[error("no channel named `{0}` is delivering (see GET /api/v1/channels)")]
+    NoSuchChannel(String),
+    /// The channel's queue is full.
+    #[error("channel `{0}` has {CHANNEL_QUEUE} notifications waiting; try again later")]
+    Busy(String),
+    /// The channel's task stopped, or the host is stopping.
+    #[error("channel `{0}` stopped before the test notification was tried")]
+    Stopped(String),
+    /// The channel was called and failed.
+    #[error("{}", .0.reason())]
+    Failed(DeliveryError),
 }
 
 impl DeliveryQueue {
@@ -122,6 +181,7 @@ impl DeliveryQueue {
             log,
             external_url: external_url.into(),
             grouper: None,
+            latest: LatestStates::default(),
         };
         for channel in channels {
             queue.install(channel);
@@ -131,7 +191,7 @@ impl DeliveryQueue {
 
     /// Starts delivering to a new channel, or hands an existing channel's
     /// task a new sink (a reloaded plugin) for its next attempt; queued
-    /// notifications are kept.
+    /// notifications and counters are kept.
     pub fn install(&self, channel: ChannelSink) {
         let ChannelSink {
             name,
@@ -139,6 +199,7 @@ impl DeliveryQueue {
             mut sink,
         } = channel;
         let mut routes = self.routes.write().expect("routes lock");
+        let mut counters = None;
         if let Some(route) = routes.iter_mut().find(|r| r.name == name) {
             route.filters = filters.clone();
             match route.replace.send(sink) {
@@ -146,22 +207,26 @@ impl DeliveryQueue {
                 // The task is gone (it cannot be, short of a panic): start anew.
                 Err(returned) => sink = returned.0,
             }
+            counters = Some(route.counters.clone());
         }
         routes.retain(|r| r.name != name);
         let (queue, receiver) = mpsc::channel(CHANNEL_QUEUE);
         let (replace, replacements) = mpsc::unbounded_channel();
-        tokio::spawn(run_channel(
-            name.clone(),
-            sink,
-            receiver,
-            replacements,
-            self.log.clone(),
-        ));
+        let counters = counters.unwrap_or_default();
+        let task = ChannelTask {
+            name: name.clone(),
+            log: self.log.clone(),
+            latest: self.latest.clone(),
+            counters: counters.clone(),
+            resolutions_sent: HashMap::new(),
+        };
+        tokio::spawn(task.run(sink, receiver, replacements));
         routes.push(Route {
             name,
             filters,
             queue,
             replace,
+            counters,
         });
     }
 
@@ -184,11 +249,58 @@ impl DeliveryQueue {
     /// Hands an alert's notification on: to its group when grouping is on,
     /// else to the channels at once, alone. Never waits.
     pub fn enqueue(&self, alert: &Alert) {
+        self.latest.update(alert);
         match &self.grouper {
             Some(grouper) => {
                 let _ = grouper.send(alert.clone());
             }
             None => self.dispatch(Flush::single(alert.clone())),
+        }
+    }
+
+    /// Each channel's counters since start, in configuration order.
+    pub fn stats(&self) -> Vec<ChannelStats> {
+        self.routes
+            .read()
+            .expect("routes lock")
+            .iter()
+            .map(|r| r.counters.snapshot(&r.name))
+            .collect()
+    }
+
+    /// Sends `alert` alone through channel `name`, past its filters and
+    /// grouping, and tries it once: the delivery call's latency in ms, or
+    /// why it failed. It waits its turn in the channel's queue and is
+    /// recorded like any notification.
+    pub async fn send_test(&self, name: &str, alert: Alert) -> Result<u64, TestError> {
+        let (reply, outcome) = oneshot::channel();
+        let notification = Notification::new(
+            name,
+            format!("test/{}", alert.fingerprint()),
+            Vec::new(),
+            &self.external_url,
+            vec![alert],
+        );
+        {
+            let routes = self.routes.read().expect("routes lock");
+            let route = routes
+                .iter()
+                .find(|r| r.name == name)
+                .ok_or_else(|| TestError::NoSuchChannel(name.to_owned()))?;
+            let queued = Queued {
+                notification,
+                test_reply: Some(reply),
+            };
+            match route.queue.try_send(queued) {
+                Ok(()) => route.counters.queued(),
+                Err(TrySendError::Full(_)) => return Err(TestError::Busy(name.to_owned())),
+                Err(TrySendError::Closed(_)) => return Err(TestError::Stopped(name.to_owned())),
+            }
+        }
+        match outcome.await {
+            Ok(Ok(latency_ms)) => Ok(latency_ms),
+            Ok(Err(error)) => Err(TestError::Failed(error)),
+            Err(_) => Err(TestError::Stopped(name.to_owned())),
         }
     }
 
@@ -213,15 +325,25 @@ impl DeliveryQueue {
                 &self.external_url,
                 alerts,
             );
-            let (notification, why) = match route.queue.try_send(notification) {
-                Ok(()) => continue,
-                Err(TrySendError::Full(n)) => (
-                    n,
+            let queued = Queued {
+                notification,
+                test_reply: None,
+            };
+            let (notification, why) = match route.queue.try_send(queued) {
+                Ok(()) => {
+                    route.counters.queued();
+                    continue;
+                }
+                Err(TrySendError::Full(q)) => (
+                    q.notification,
                     format!("more than {CHANNEL_QUEUE} notifications waiting"),
                 ),
-                Err(TrySendError::Closed(n)) => (n, "the channel's task has stopped".to_owned()),
+                Err(TrySendError::Closed(q)) => {
+                    (q.notification, "the channel's task has stopped".to_owned())
+                }
             };
             tracing::error!(channel = %route.name, group = %notification.group_key, alerts = ?notification.alert_ids(), "notification dropped: {why}");
+            route.counters.dropped(&format!("dropped: {why}"));
             self.log.record(DeliveryRecord {
                 error: Some(format!("dropped: {why}")),
                 ..record_of(&notification, DeliveryStatus::Dropped, 0)
@@ -266,53 +388,157 @@ fn record_of(notification: &Notification, status: DeliveryStatus, attempt: u32) 
 
 /// One channel's task: its notifications in order, each tried until it is
 /// delivered or given up (see `retry.rs`).
-async fn run_channel(
+struct ChannelTask {
     name: String,
-    mut sink: Box<dyn AlertSink>,
-    mut queue: mpsc::Receiver<Notification>,
-    mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
     log: DeliveryLog,
-) {
-    let mut jitter = Jitter::from_clock();
-    while let Some(notification) = queue.recv().await {
-        for attempt in 1.. {
-            // A plugin reloaded while this notification waited delivers it.
-            while let Ok(newer) = replacements.try_recv() {
-                sink = newer;
-            }
-            let started = Instant::now();
-            let result = sink.deliver(&notification).await;
-            let latency_ms = Some(started.elapsed().as_millis() as u64);
-            let Err(error) = result else {
-                log.record(DeliveryRecord {
-                    latency_ms,
-                    ..record_of(&notification, DeliveryStatus::Delivered, attempt)
-                });
-                break;
-            };
-            let wait = next_wait(&error, attempt, &mut jitter);
-            let status = match wait {
-                Some(_) => DeliveryStatus::Failed,
-                None => DeliveryStatus::GaveUp,
-            };
-            log.record(DeliveryRecord {
-                error_class: Some(error.class().to_owned()),
-                error: Some(error.reason().to_owned()),
-                latency_ms,
-                ..record_of(&notification, status, attempt)
-            });
-            let class = error.class();
-            let group = &notification.group_key;
-            match wait {
-                Some(wait) => {
-                    let retry_in_ms = wait.as_millis() as u64;
-                    tracing::warn!(channel = %name, %group, attempt, class, retry_in_ms, "delivery failed: {}", error.reason());
-                    tokio::time::sleep(wait).await;
+    latest: LatestStates,
+    counters: Arc<ChannelCounters>,
+    /// Alerts whose resolution this channel delivered, with its time: a
+    /// notification that waited and was brought up to date may already
+    /// have told it.
+    resolutions_sent: HashMap<String, i64>,
+}
+
+impl ChannelTask {
+    async fn run(
+        mut self,
+        mut sink: Box<dyn AlertSink>,
+        mut queue: mpsc::Receiver<Queued>,
+        mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
+    ) {
+        let mut jitter = Jitter::from_clock();
+        while let Some(Queued {
+            mut notification,
+            test_reply,
+        }) = queue.recv().await
+        {
+            for attempt in 1.. {
+                // A plugin reloaded while this notification waited delivers it.
+                while let Ok(newer) = replacements.try_recv() {
+                    sink = newer;
                 }
-                None => {
-                    tracing::error!(channel = %name, %group, attempt, class, alerts = ?notification.alert_ids(), "delivery given up: {}", error.reason());
+                if test_reply.is_none() && !self.bring_up_to_date(&mut notification) {
                     break;
                 }
+                let started = Instant::now();
+                let result = sink.deliver(&notification).await;
+                let latency_ms = started.elapsed().as_millis() as u64;
+                let error = match result {
+                    Ok(()) => {
+                        self.delivered(&notification, attempt, latency_ms);
+                        if let Some(reply) = test_reply {
+                            let _ = reply.send(Ok(latency_ms));
+                        }
+                        break;
+                    }
+                    Err(error) => error,
+                };
+                // A test is tried once: whoever asked wants the outcome now.
+                let wait = match test_reply {
+                    Some(_) => None,
+                    None => next_wait(&error, attempt, &mut jitter),
+                };
+                self.failed(&notification, attempt, latency_ms, &error, wait);
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => {
+                        if let Some(reply) = test_reply {
+                            let _ = reply.send(Err(error));
+                        }
+                        break;
+                    }
+                }
+            }
+            self.counters.done();
+        }
+    }
+
+    /// Replaces each alert that resolved while the notification waited by
+    /// its resolution, and leaves out resolutions this channel already
+    /// told. `false` when nothing is left to send.
+    fn bring_up_to_date(&self, notification: &mut Notification) -> bool {
+        let mut changed = false;
+        let mut alerts = Vec::with_capacity(notification.alerts.len());
+        for alert in &notification.alerts {
+            let alert = match self.latest.current(alert) {
+                Some(resolved) => {
+                    changed = true;
+                    resolved
+                }
+                None => alert.clone(),
+            };
+            let told = alert.resolved
+                && alert.resolved_at.is_some()
+                && self.resolutions_sent.get(&alert.id) == alert.resolved_at.as_ref();
+            if told {
+                changed = true;
+            } else {
+                alerts.push(alert);
+            }
+        }
+        if !changed {
+            return true;
+        }
+        if alerts.is_empty() {
+            tracing::info!(channel = %self.name, group = %notification.group_key, "notification not sent: its alerts' resolutions were already delivered");
+            return false;
+        }
+        *notification = Notification::new(
+            &notification.receiver,
+            notification.group_key.clone(),
+            std::mem::take(&mut notification.group_labels),
+            &notification.external_url,
+            alerts,
+        );
+        true
+    }
+
+    fn delivered(&mut self, notification: &Notification, attempt: u32, latency_ms: u64) {
+        for alert in notification.alerts.iter().filter(|a| a.resolved) {
+            if let Some(at) = alert.resolved_at {
+                self.resolutions_sent.insert(alert.id.clone(), at);
+            }
+        }
+        if self.resolutions_sent.len() > KEEP_STATES {
+            let cutoff = crate::clock::now_ms() - FORGET_RESOLVED_MS;
+            self.resolutions_sent.retain(|_, at| *at > cutoff);
+        }
+        self.counters.delivered(latency_ms, crate::clock::now_ms());
+        self.log.record(DeliveryRecord {
+            latency_ms: Some(latency_ms),
+            ..record_of(notification, DeliveryStatus::Delivered, attempt)
+        });
+    }
+
+    fn failed(
+        &self,
+        notification: &Notification,
+        attempt: u32,
+        latency_ms: u64,
+        error: &DeliveryError,
+        wait: Option<std::time::Duration>,
+    ) {
+        let status = match wait {
+            Some(_) => DeliveryStatus::Failed,
+            None => DeliveryStatus::GaveUp,
+        };
+        self.counters.failed(error.reason(), wait.is_none());
+        self.log.record(DeliveryRecord {
+            error_class: Some(error.class().to_owned()),
+            error: Some(error.reason().to_owned()),
+            latency_ms: Some(latency_ms),
+            ..record_of(notification, status, attempt)
+        });
+        let class = error.class();
+        let group = &notification.group_key;
+        let name = &self.name;
+        match wait {
+            Some(wait) => {
+                let retry_in_ms = wait.as_millis() as u64;
+                tracing::warn!(channel = %name, %group, attempt, class, retry_in_ms, "delivery failed: {}", error.reason());
+            }
+            None => {
+                tracing::error!(channel = %name, %group, attempt, class, alerts = ?notification.alert_ids(), "delivery given up: {}", error.reason());
             }
         }
     }
@@ -667,5 +893,70 @@ mod tests {
         assert_eq!(statuses(&records), [(0, DeliveryStatus::Skipped)]);
         assert_eq!(records[0].channel, "*");
         assert_eq!(records[0].error.as_deref(), Some("silenced by s1 (backup)"));
+    }
+    #[tokio::test(start_paused = true)]
+    async fn a_firing_that_waited_past_its_resolution_is_sent_as_resolved_once() {
+        // Down for the first two calls (the firing's attempts 1 and 2).
+        let (sink, calls) = channel("c#0", ChannelFilters::default(), |n| {
+            if n <= 2 { Err(down()) } else { Ok(()) }
+        });
+        let (queue, _records) = start(vec![sink]);
+        let firing = alert("a", Severity::Warning);
+        queue.enqueue(&firing);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let resolved = Alert {
+            resolved: true,
+            resolved_at: Some(5_000),
+            ..firing
+        };
+        queue.enqueue(&resolved);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let calls = calls.lock().unwrap();
+        let sent: Vec<bool> = calls.iter().map(|(_, n)| n.is_resolved()).collect();
+        // The retry of the firing went out as the resolution; the queued
+        // resolution then had nothing new to tell.
+        assert_eq!(sent, [false, true, true], "attempts: {sent:?}");
+        let stats = &queue.stats()[0];
+        assert_eq!(
+            (stats.delivered, stats.failed_attempts, stats.queued),
+            (1, 2, 0)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_test_notification_is_tried_once_past_the_filters_and_answers() {
+        let critical_only = ChannelFilters {
+            severity: vec![Severity::Critical],
+            ..Default::default()
+        };
+        let (sink, calls) = channel("pager", critical_only, |n| {
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(DeliveryError::Permanent("HTTP 400".into()))
+            }
+        });
+        let (queue, mut records) = start(vec![sink]);
+        let sent = queue
+            .send_test("pager", alert("t", Severity::Warning))
+            .await;
+        assert!(sent.is_ok(), "{sent:?}");
+        let failed = queue
+            .send_test("pager", alert("t", Severity::Warning))
+            .await;
+        assert!(matches!(failed, Err(TestError::Failed(_))), "{failed:?}");
+        let missing = queue
+            .send_test("nobody", alert("t", Severity::Warning))
+            .await;
+        assert!(
+            matches!(missing, Err(TestError::NoSuchChannel(_))),
+            "{missing:?}"
+        );
+        assert_eq!(calls.lock().unwrap().len(), 2);
+        let statuses = statuses(&drain(&mut records));
+        assert_eq!(
+            statuses,
+            [(1, DeliveryStatus::Delivered), (1, DeliveryStatus::GaveUp)]
+        );
     }
 }

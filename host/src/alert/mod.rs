@@ -7,6 +7,7 @@
 //! tick (the original's alert storm, defect B5).
 
 mod bottleneck;
+mod channel_stats;
 mod delivery;
 mod engine;
 mod grouping;
@@ -17,7 +18,8 @@ mod silence;
 mod threshold;
 
 pub use bottleneck::{BottleneckEvent, BottleneckTracker, Detection, RESOLVE_GRACE_MS};
-pub use delivery::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue};
+pub use channel_stats::ChannelStats;
+pub use delivery::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue, TestError};
 pub use engine::{
     AlertEngine, AlertEvent, Condition, EngineState, FLAP_CHANGES, FLAP_QUIET_MS, FLAP_WINDOW_MS,
     MAX_RESOLVED_HISTORY, Phase, Timing, Tracked, rule_source,

@@ -324,7 +324,11 @@ impl Loader {
         let cannot = |why: String| format!("channel {} cannot deliver: {why}", channel.name);
         let mut grant = grants::HttpGrant::new(&compiled.config.name, &compiled.config.allow_http);
         for url in channel.receiver_urls() {
-            grant = grant.with_origin_of(&url);
+            // One that does not parse grants nothing; the plugin's
+            // validate-config says what is wrong with it.
+            if let Ok(url) = reqwest::Url::parse(url) {
+                grant = grant.with_origin_of(&url);
+            }
         }
         let config = channel.plugin_config();
         let sends_email = kind::imports(&self.runtime.engine, &compiled.component, "email");

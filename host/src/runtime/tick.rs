@@ -120,6 +120,9 @@ impl Ticker {
         cost.collection_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.publish_plugin_status();
         batch.extend(plugin_samples(&self.state.plugins.all(), tick_ms));
+        for channel in self.state.deliveries.stats() {
+            batch.extend(channel.samples(tick_ms));
+        }
 
         let stored_total = self.state.stored_total.load(Ordering::Relaxed);
         let rss = self.system.own_rss_bytes();

@@ -4,6 +4,7 @@
 //! read shared state under short locks.
 
 mod alerts;
+mod channels;
 mod error;
 mod export;
 mod health;
@@ -50,6 +51,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/bottlenecks", get(status::bottlenecks))
         .route("/api/v1/plugins", get(status::plugins))
         .route("/api/v1/deliveries", get(status::deliveries))
+        .route("/api/v1/channels", get(channels::list))
+        .route("/api/v1/channels/{name}/test", post(channels::test))
         .route("/api/v1/export", post(export::export))
         .route("/api/v1/rules", get(status::rules))
         .route("/api/v1/config", get(health::config))

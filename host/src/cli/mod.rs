@@ -1,6 +1,11 @@
-//! The `perfwatch plugins …` commands: live status from a running host,
-//! or what is on disk when none runs; and the plugin half of `perfwatch
-//! config check`.
+//! The commands that talk to a running host or inspect plugins: `perfwatch
+//! query`, `perfwatch plugins …` (live status from a running host, or what
+//! is on disk when none runs), the plugin half of `perfwatch config check`,
+//! and `perfwatch channels …` (`channels.rs`).
+
+mod channels;
+
+pub use channels::{channels_list, channels_test};
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -32,13 +37,29 @@ pub async fn api_get(
     path: &str,
     params: &[(&str, String)],
 ) -> anyhow::Result<String> {
+    let body = api_call(config, reqwest::Method::GET, path, params, None).await?;
+    Ok(serde_json::to_string_pretty(&body)?)
+}
+
+/// Calls the running host's API; its JSON answer, or its `error` in words.
+async fn api_call(
+    config: &Config,
+    method: reqwest::Method,
+    path: &str,
+    params: &[(&str, String)],
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let url = format!("http://{}:{}{path}", host_of(config), config.port);
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
         .build()?;
-    let answer = client
-        .get(&url)
-        .query(params)
+    let mut request = client.request(method, &url).query(params);
+    if let Some(body) = body {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+    }
+    let answer = request
         .send()
         .await
         .with_context(|| format!("no perfwatch answers at {url}; is `perfwatch serve` running?"))?;
@@ -49,7 +70,7 @@ pub async fn api_get(
     if !status.is_success() {
         anyhow::bail!("{status}: {}", body["error"].as_str().unwrap_or(&text));
     }
-    Ok(serde_json::to_string_pretty(&body)?)
+    Ok(body)
 }
 
 /// `perfwatch plugins list`: the running host's plugin instances with
