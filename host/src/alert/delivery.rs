@@ -412,6 +412,7 @@ impl ChannelTask {
             test_reply,
         }) = queue.recv().await
         {
+            let first_attempt = Instant::now();
             for attempt in 1.. {
                 // A plugin reloaded while this notification waited delivers it.
                 while let Ok(newer) = replacements.try_recv() {
@@ -436,7 +437,7 @@ impl ChannelTask {
                 // A test is tried once: whoever asked wants the outcome now.
                 let wait = match test_reply {
                     Some(_) => None,
-                    None => next_wait(&error, attempt, &mut jitter),
+                    None => next_wait(&error, attempt, first_attempt.elapsed(), &mut jitter),
                 };
                 self.failed(&notification, attempt, latency_ms, &error, wait);
                 match wait {
@@ -550,7 +551,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::alert::retry::{MAX_ATTEMPTS, backoff_ceiling};
+    use crate::alert::retry::{RETRY_FOR, backoff_ceiling};
     use crate::model::{Labels, Severity};
 
     /// One call a receiver got: when, and what.
@@ -847,14 +848,42 @@ mod tests {
         queue.enqueue(&alert("b", Severity::Warning));
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(delivered.lock().unwrap().len(), 2);
-        tokio::time::sleep(Duration::from_secs(120)).await;
+        tokio::time::sleep(RETRY_FOR + Duration::from_secs(120)).await;
         let dead: Vec<(u32, DeliveryStatus)> = drain(&mut records)
             .into_iter()
             .filter(|r| r.channel == "dead#0" && r.alert_ids == ["a"])
             .map(|r| (r.attempt, r.status))
             .collect();
-        assert_eq!(dead.len() as u32, MAX_ATTEMPTS);
-        assert_eq!(dead.last(), Some(&(MAX_ATTEMPTS, DeliveryStatus::GaveUp)));
+        let (last_attempt, last_status) = *dead.last().unwrap();
+        assert_eq!(last_status, DeliveryStatus::GaveUp);
+        assert_eq!(dead.len() as u32, last_attempt);
+        // Once a minute or so after the first doublings, for an hour.
+        assert!((60..=90).contains(&last_attempt), "{last_attempt} attempts");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_receiver_down_for_ten_minutes_gets_everything_in_order_once_back() {
+        let down_until = Instant::now() + Duration::from_secs(600);
+        let (sink, calls) = channel("c", ChannelFilters::default(), move |_| {
+            if Instant::now() < down_until {
+                Err(down())
+            } else {
+                Ok(())
+            }
+        });
+        let (queue, _records) = start(vec![sink]);
+        for id in ["a", "b", "c"] {
+            queue.enqueue(&alert(id, Severity::Warning));
+        }
+        tokio::time::sleep(Duration::from_secs(600 + 120)).await;
+        let calls = calls.lock().unwrap();
+        let delivered: Vec<String> = calls
+            .iter()
+            .filter(|(at, _)| *at >= down_until)
+            .map(|(_, n)| n.alert_ids().join(","))
+            .collect();
+        assert_eq!(delivered, ["a", "b", "c"]);
+        assert_eq!(queue.stats()[0].gave_up, 0);
     }
 
     #[tokio::test(start_paused = true)]

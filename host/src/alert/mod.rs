@@ -26,7 +26,7 @@ pub use engine::{
 };
 pub use grouping::{Grouping, label_of};
 pub use persist::{STATE_FILE, StateFile};
-pub use retry::MAX_ATTEMPTS;
+pub use retry::RETRY_FOR;
 pub use rule::evaluate_alert_rules;
 pub use silence::{Matcher, Silence, SilenceError, Silences, Weekly};
 pub use threshold::evaluate_thresholds;

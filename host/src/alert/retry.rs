@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use crate::model::DeliveryError;
 
-/// Attempts per notification before it is given up (and recorded so).
-/// With [`RETRY_BASE`] a transient failure is retried for about 15 s at
-/// most: long enough to ride out a receiver's restart, short enough that
-/// the channel's later notifications are not held behind a dead one.
-pub const MAX_ATTEMPTS: u32 = 5;
+/// How long a notification is retried before it is given up (and
+/// recorded so). A receiver down for minutes — a deploy, a network cut —
+/// then loses nothing: the channel's later notifications wait behind the
+/// one retried (bounded by its queue) and go out in order once it is
+/// back. Other channels have their own tasks and are not held up.
+pub const RETRY_FOR: Duration = Duration::from_secs(3600);
 /// Ceiling of the wait before the first retry; doubled for each further one.
 pub const RETRY_BASE: Duration = Duration::from_secs(1);
-/// Largest backoff ceiling, so a raised [`MAX_ATTEMPTS`] still retries a
-/// receiver at least once a minute instead of waiting hours.
+/// Largest backoff ceiling: a receiver that is back is found within a
+/// minute.
 pub const RETRY_CAP: Duration = Duration::from_secs(60);
 /// Longest `Retry-After` honoured. A channel's later notifications queue
 /// behind the one waiting, so a receiver asking for an hour would hold
@@ -23,19 +24,23 @@ pub const RETRY_CAP: Duration = Duration::from_secs(60);
 /// as an attempt.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// How long to wait after `error` on attempt `attempt` (1 for the first)
-/// before the next one; `None` gives the notification up.
-pub fn next_wait(error: &DeliveryError, attempt: u32, jitter: &mut Jitter) -> Option<Duration> {
-    if attempt >= MAX_ATTEMPTS {
-        return None;
-    }
-    match error {
-        DeliveryError::Permanent(_) => None,
-        DeliveryError::Transient(_) => Some(backoff(attempt, jitter.next())),
+/// How long to wait after `error` on attempt `attempt` (1 for the first),
+/// `trying` since the first attempt began, before the next one; `None`
+/// gives the notification up.
+pub fn next_wait(
+    error: &DeliveryError,
+    attempt: u32,
+    trying: Duration,
+    jitter: &mut Jitter,
+) -> Option<Duration> {
+    let wait = match error {
+        DeliveryError::Permanent(_) => return None,
+        DeliveryError::Transient(_) => backoff(attempt, jitter.next()),
         DeliveryError::RetryAfter { after_ms, .. } => {
-            Some(Duration::from_millis(*after_ms).min(MAX_RETRY_AFTER))
+            Duration::from_millis(*after_ms).min(MAX_RETRY_AFTER)
         }
-    }
+    };
+    (trying + wait <= RETRY_FOR).then_some(wait)
 }
 
 /// The ceiling for the wait after attempt `attempt`: [`RETRY_BASE`]
@@ -106,7 +111,7 @@ mod tests {
     fn a_permanent_error_is_never_retried() {
         let mut jitter = Jitter::seeded(1);
         let error = DeliveryError::Permanent("HTTP 400".into());
-        assert_eq!(next_wait(&error, 1, &mut jitter), None);
+        assert_eq!(next_wait(&error, 1, Duration::ZERO, &mut jitter), None);
     }
 
     #[test]
@@ -141,25 +146,26 @@ mod tests {
             reason: "HTTP 429".into(),
         };
         assert_eq!(
-            next_wait(&asked(3000), 1, &mut jitter),
+            next_wait(&asked(3000), 1, Duration::ZERO, &mut jitter),
             Some(Duration::from_secs(3))
         );
         assert_eq!(
-            next_wait(&asked(86_400_000), 2, &mut jitter),
+            next_wait(&asked(86_400_000), 2, Duration::ZERO, &mut jitter),
             Some(MAX_RETRY_AFTER)
         );
     }
 
     #[test]
-    fn the_last_attempt_gives_up_whatever_the_error() {
+    fn a_notification_is_given_up_once_retrying_would_pass_the_hour() {
         let mut jitter = Jitter::seeded(1);
-        assert!(next_wait(&transient(), MAX_ATTEMPTS - 1, &mut jitter).is_some());
-        assert_eq!(next_wait(&transient(), MAX_ATTEMPTS, &mut jitter), None);
+        let almost = RETRY_FOR - Duration::from_secs(61);
+        assert!(next_wait(&transient(), 60, almost, &mut jitter).is_some());
+        assert_eq!(next_wait(&transient(), 61, RETRY_FOR, &mut jitter), None);
         let asked = DeliveryError::RetryAfter {
             after_ms: 10,
             reason: "HTTP 503".into(),
         };
-        assert_eq!(next_wait(&asked, MAX_ATTEMPTS, &mut jitter), None);
+        assert_eq!(next_wait(&asked, 9, RETRY_FOR, &mut jitter), None);
     }
 
     #[test]
