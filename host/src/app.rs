@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::ingest::DeltaSums;
 use crate::model::{Acknowledgement, Alert, Sample};
-use crate::plugins::{ExporterPlugin, PluginKind, PluginStats};
+use crate::plugins::{ExporterPlugin, Loader, PluginKind, PluginStats};
 use crate::rules::RuleError;
 use crate::store::{AlertRecord, Store, StoreError};
 use crate::window::SampleWindow;
@@ -177,6 +177,10 @@ pub struct AppState {
     pub deliveries: DeliveryQueue,
     /// Exporter plugins, used one request at a time.
     pub exporters: Arc<tokio::sync::Mutex<Vec<ExporterPlugin>>>,
+    /// Builds throwaway channel instances that render a notification
+    /// without sending it (`POST /api/v1/channels/{name}/test` with
+    /// `render`); none without a plugin runtime (embedded hosts, tests).
+    pub channel_renderer: Option<Loader>,
     /// Rule status; written by the tick.
     pub rules: Arc<RwLock<RulesView>>,
     /// Samples committed to the store since start, from every source.
@@ -202,6 +206,7 @@ impl AppState {
             plugins: Default::default(),
             deliveries: DeliveryQueue::empty(),
             exporters: Default::default(),
+            channel_renderer: None,
             rules: Default::default(),
             stored_total: Default::default(),
             delta_sums: Default::default(),

@@ -117,6 +117,10 @@ enum ChannelsAction {
         /// Send the alert's resolution instead of its firing.
         #[arg(long)]
         resolved: bool,
+        /// Print what the channel would send (secrets of its address and
+        /// headers redacted) instead of sending it.
+        #[arg(long)]
+        render: bool,
     },
 }
 
@@ -221,7 +225,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         name,
                         severity,
                         resolved,
-                    } => perfwatch::cli::channels_test(&config, &name, &severity, resolved).await,
+                        render,
+                    } => {
+                        perfwatch::cli::channels_test(&config, &name, &severity, resolved, render)
+                            .await
+                    }
                 }
             })?;
             print!("{text}");

@@ -3,8 +3,11 @@
 //! `perfwatch channels test`, `perfwatch channels list`, and the
 //! `alerting.*` self-metrics each channel reports.
 
-use perfwatch_tests::{HostDir, eventually, get, post_json, run_cli};
+use perfwatch_tests::{HostDir, HttpPeer, Route, eventually, get, post_json, run_cli};
 use serde_json::Value;
+
+/// The path of the receiver's URL, a token as in a Slack webhook's.
+const TOKEN_PATH: &str = "/hooks/T0K3N-render";
 
 #[test]
 fn channels_are_listed_tested_and_measured() {
@@ -109,4 +112,48 @@ fn latest(body: &Value, channel: &str, outcome: Option<&str>) -> Option<f64> {
         .as_array()?
         .last()?[1]
         .as_f64()
+}
+
+#[test]
+fn a_rendered_test_shows_the_payload_and_sends_nothing() {
+    let receiver = HttpPeer::start(&[(TOKEN_PATH, Route::json("{}"))]);
+    let dir = HostDir::new().fixtures(&["fixture-v01-channel"]).config(
+        300,
+        &format!(
+            "[[alerting.channels]]\ntype = \"fixture-v01-channel\"\nname = \"relay\"\n\
+             secrets = {{ url = \"{}\", headers = {{ x-token = \"T0K3N-header\" }} }}\n",
+            receiver.url(TOKEN_PATH)
+        ),
+    );
+    let host = dir.start();
+    let config = dir.path().join("cli.toml");
+    std::fs::write(&config, format!("port = {}\n", host.addr.port())).unwrap();
+    let rendered = run_cli([
+        "channels",
+        "test",
+        "relay",
+        "--render",
+        "--severity",
+        "warning",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(rendered.success, "{}", rendered.text());
+    let out = &rendered.stdout;
+    assert!(
+        out.starts_with(&format!("POST {}/…\n", receiver.url(""))),
+        "the request line names the origin only: {out}"
+    );
+    assert!(
+        out.contains("\"rule\": \"perfwatch-test\""),
+        "the body, pretty: {out}"
+    );
+    assert!(out.contains("\"severity\": \"warning\""), "{out}");
+    assert!(!out.contains("T0K3N"), "a secret leaked: {out}");
+    assert_eq!(receiver.hits(), 0, "rendering sends nothing");
+
+    // Without --render the same test reaches the receiver.
+    let sent = post_json(host.addr, "/api/v1/channels/relay/test", "{}");
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(receiver.hits(), 1);
 }

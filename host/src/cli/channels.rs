@@ -79,20 +79,66 @@ fn describe_filters(filters: &Value) -> String {
 }
 
 /// Sends a sample notification through channel `name` of the running host
-/// and says how it went.
+/// and says how it went; with `render`, prints what the channel would send
+/// instead of sending it.
 pub async fn channels_test(
     config: &Config,
     name: &str,
     severity: &str,
     resolved: bool,
+    render: bool,
 ) -> anyhow::Result<String> {
     let path = format!("/api/v1/channels/{name}/test");
-    let request = json!({"severity": severity, "resolved": resolved});
+    let request = json!({"severity": severity, "resolved": resolved, "render": render});
     let answer = api_call(config, reqwest::Method::POST, &path, &[], Some(request)).await?;
+    if render {
+        return rendered_text(&answer["rendered"]);
+    }
     Ok(format!(
         "channel {name} delivered a {} {} test notification in {} ms\n",
         severity,
         if resolved { "resolved" } else { "firing" },
         answer["latencyMs"].as_u64().unwrap_or(0)
     ))
+}
+
+/// The rendered messages as a receiver would see them: request line,
+/// headers, then the body (JSON pretty-printed); or subject and parts.
+fn rendered_text(rendered: &Value) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let messages = rendered.as_array().map(Vec::as_slice).unwrap_or_default();
+    if messages.is_empty() {
+        writeln!(out, "the channel sends nothing for this notification")?;
+    }
+    for message in messages {
+        let text = |key: &str| message[key].as_str().unwrap_or_default().to_owned();
+        match message["kind"].as_str() {
+            Some("http") => {
+                writeln!(out, "{} {}", text("method"), text("url"))?;
+                for header in message["headers"].as_array().into_iter().flatten() {
+                    writeln!(
+                        out,
+                        "{}: {}",
+                        header[0].as_str().unwrap_or_default(),
+                        header[1].as_str().unwrap_or_default()
+                    )?;
+                }
+                let body = text("body");
+                let body = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|json| serde_json::to_string_pretty(&json).ok())
+                    .unwrap_or(body);
+                writeln!(out, "\n{body}\n")?;
+            }
+            Some("email") => {
+                writeln!(out, "Subject: {}\n\n{}", text("subject"), text("text"))?;
+                if let Some(html) = message["html"].as_str() {
+                    writeln!(out, "\n--- text/html ---\n{html}")?;
+                }
+                writeln!(out)?;
+            }
+            _ => writeln!(out, "{message}")?,
+        }
+    }
+    Ok(out)
 }

@@ -12,6 +12,7 @@ use wasmtime::component::Component;
 pub const CACHE_DIR: &str = "plugin-cache";
 
 /// The on-disk cache of one engine configuration.
+#[derive(Clone)]
 pub struct ComponentCache {
     dir: PathBuf,
     engine_key: String,

@@ -9,6 +9,7 @@ use reqwest::redirect;
 use super::bindings::v2::http::{Error as HttpError, Header, Request, Response};
 use super::grants::HttpGrant;
 use super::redact;
+use super::render::Capture;
 
 /// Largest response body a plugin receives. Status pages and metrics
 /// endpoints are kilobytes; 8 MiB is generous and still bounds host memory.
@@ -22,6 +23,9 @@ const MAX_REDIRECTS: usize = 5;
 pub struct HttpClient {
     grant: HttpGrant,
     client: reqwest::Client,
+    /// Set when rendering: requests are checked, captured and answered
+    /// `200` with an empty body instead of being sent.
+    capture: Option<Capture>,
 }
 
 impl HttpClient {
@@ -42,7 +46,17 @@ impl HttpClient {
             .user_agent(concat!("perfwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a reqwest client with rustls and a redirect policy builds");
-        Self { grant, client }
+        Self {
+            grant,
+            client,
+            capture: None,
+        }
+    }
+
+    /// The same client, capturing its requests instead of sending them.
+    pub fn capturing(mut self, capture: Capture) -> Self {
+        self.capture = Some(capture);
+        self
     }
 
     pub(super) async fn send(
@@ -83,12 +97,30 @@ impl HttpClient {
         if timeout.is_zero() {
             return Err(HttpError::Timeout);
         }
-        let mut builder = self.client.request(method, url).timeout(timeout);
-        for Header { name, value } in request.headers {
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for Header { name, value } in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::Invalid(format!("header name {name:?} is not valid")))?;
-            let value = reqwest::header::HeaderValue::from_str(&value)
+            let value = reqwest::header::HeaderValue::from_str(value)
                 .map_err(|_| HttpError::Invalid(format!("header `{name}` has an invalid value")))?;
+            headers.push((name, value));
+        }
+        if let Some(capture) = &self.capture {
+            let pairs: Vec<(String, String)> = request
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect();
+            capture.http(method.as_str(), url.as_str(), &pairs, &request.body);
+            return Ok(Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+                elapsed_ms: 0,
+            });
+        }
+        let mut builder = self.client.request(method, url).timeout(timeout);
+        for (name, value) in headers {
             builder = builder.header(name, value);
         }
         if !request.body.is_empty() {

@@ -68,9 +68,13 @@ impl http::Host for PluginState {
 
 impl email::Host for PluginState {
     async fn send(&mut self, message: email::Message) -> Result<(), types::DeliveryError> {
-        match &self.grants.email {
-            Some(mailer) => mailer.clone().send(message, self.deadline).await,
-            None => Err(types::DeliveryError::Permanent(format!(
+        match (&self.grants.email, &self.grants.capture) {
+            (Some(_), Some(capture)) => {
+                capture.email(message.subject, message.text, message.html);
+                Ok(())
+            }
+            (Some(mailer), None) => mailer.clone().send(message, self.deadline).await,
+            (None, _) => Err(types::DeliveryError::Permanent(format!(
                 "plugin `{}` may not send email; grant it with `allow_email = true` in its [[plugins]] entry \
                  and use it for an email channel",
                 self.name

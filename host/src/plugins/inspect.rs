@@ -110,6 +110,7 @@ async fn smoke_call(
     let grants = Grants {
         http: http::HttpClient::new(grants::HttpGrant::new(&config.name, &config.allow_http)),
         email: None,
+        capture: None,
     };
     let json = config.config_json();
     let started = Instant::now();
@@ -177,6 +178,7 @@ async fn config_check(
     let grants = Grants {
         http: http::HttpClient::new(grants::HttpGrant::new(&config.name, &config.allow_http)),
         email: None,
+        capture: None,
     };
     let json = config.config_json();
     let mut sandbox = match Sandbox::<v2::configurable::Configurable>::new(

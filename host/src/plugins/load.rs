@@ -8,12 +8,14 @@ use wasmtime::component::Component;
 use super::bindings::{v1, v2};
 use super::cache::{ComponentCache, Origin};
 use super::kind::{WIT_VERSION, WitVersion};
+use super::render::{Capture, Rendered};
 use super::sandbox::{Sandbox, World};
 use super::{
     ChannelPlugin, CollectorPlugin, ExporterPlugin, PluginError, PluginKind, PluginRuntime, email,
     grants, http, kind, state, unconfigured,
 };
 use crate::config::{Channel, Config, PluginConfig};
+use crate::model::Notification;
 
 /// Everything loaded from `plugins_dir`.
 #[derive(Default)]
@@ -78,6 +80,8 @@ impl Compiled {
 }
 
 /// Compiles components (through the on-disk cache) and builds instances.
+/// Cheap to clone.
+#[derive(Clone)]
 pub struct Loader {
     runtime: PluginRuntime,
     cache: ComponentCache,
@@ -218,6 +222,7 @@ impl Loader {
                 &compiled.config.allow_http,
             )),
             email: None,
+            capture: None,
         };
         match compiled.kind {
             PluginKind::Collector if !compiled.configured => {
@@ -274,7 +279,7 @@ impl Loader {
                     if channel.kind != compiled.config.name {
                         continue;
                     }
-                    let mut plugin = match self.channel_instance(compiled, channel) {
+                    let mut plugin = match self.channel_instance(compiled, channel, None) {
                         Ok(plugin) => plugin,
                         Err(e) => {
                             out.errors.push(e);
@@ -320,6 +325,7 @@ impl Loader {
         &self,
         compiled: &Compiled,
         channel: &Channel,
+        capture: Option<Capture>,
     ) -> Result<ChannelPlugin, String> {
         let cannot = |why: String| format!("channel {} cannot deliver: {why}", channel.name);
         let mut grant = grants::HttpGrant::new(&compiled.config.name, &compiled.config.allow_http);
@@ -344,9 +350,14 @@ impl Loader {
         } else {
             None
         };
+        let mut http = http::HttpClient::new(grant);
+        if let Some(capture) = &capture {
+            http = http.capturing(capture.clone());
+        }
         let grants = state::Grants {
-            http: http::HttpClient::new(grant),
+            http,
             email,
+            capture,
         };
         let json = config.to_string();
         let plugin = match compiled.version {
@@ -358,6 +369,35 @@ impl Loader {
                 .map(ChannelPlugin::v1),
         };
         plugin.map_err(|e| e.to_string())
+    }
+}
+
+impl Loader {
+    /// What `channel`'s plugin would send for `notification`, captured
+    /// rather than sent (see `render.rs`), from a fresh instance of it;
+    /// or why it cannot say, in words.
+    pub async fn render_channel(
+        &self,
+        config: &Config,
+        channel: &Channel,
+        notification: &Notification,
+    ) -> Result<Vec<Rendered>, String> {
+        let compiled = self
+            .compile(config, &channel.kind)
+            .map_err(|e| e.to_string())?
+            .filter(|c| c.kind == PluginKind::Channel)
+            .ok_or_else(|| format!("no channel plugin `{}` is loaded", channel.kind))?;
+        let capture = Capture::default();
+        let mut plugin = self.channel_instance(&compiled, channel, Some(capture.clone()))?;
+        plugin.deliver(notification).await.map_err(|e| {
+            format!(
+                "channel {} failed to render ({}): {}",
+                channel.name,
+                e.class(),
+                e.reason()
+            )
+        })?;
+        Ok(capture.taken())
     }
 }
 

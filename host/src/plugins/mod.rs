@@ -24,6 +24,7 @@ mod limits;
 mod load;
 mod output;
 mod redact;
+mod render;
 mod sandbox;
 mod series;
 mod state;
@@ -46,6 +47,7 @@ pub use inspect::{Inspection, inspect};
 pub use kind::{PluginKind, WIT_PACKAGE, WIT_VERSION, WIT_VERSION_DEPRECATED};
 pub use limits::{EPOCH_TICK_MS, MAX_SAMPLES_PER_CALL};
 pub use load::{Instances, LoadedPlugins, Loader};
+pub use render::Rendered;
 pub use supervisor::{PluginStats, PluginStatus};
 
 use crate::config::PluginConfig;

@@ -12,6 +12,7 @@ use super::email::Mailer;
 use super::http::HttpClient;
 use super::limits::MemoryCap;
 use super::output::{LogOutput, Stream};
+use super::render::Capture;
 use super::series::DeclaredSeries;
 use crate::config::PluginConfig;
 
@@ -22,6 +23,8 @@ pub struct Grants {
     pub http: HttpClient,
     /// SMTP relay of the plugin's channel, when granted.
     pub email: Option<Mailer>,
+    /// Set when rendering: emails are captured instead of sent.
+    pub capture: Option<Capture>,
 }
 
 /// Per-instance state.

@@ -121,6 +121,7 @@ pub async fn start(
     let local = listener.local_addr()?;
     let external_url = config.external_url_for(local);
     let mut state = AppState::new(config, store);
+    state.channel_renderer = Some(loader.clone());
     for (plugin, keys) in loaded.secret_keys {
         state.plugins.set_secret_keys(&plugin, keys);
     }

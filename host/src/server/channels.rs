@@ -11,8 +11,8 @@ use super::error::{ApiError, json_body};
 use crate::alert::{ChannelStats, TestError};
 use crate::app::AppState;
 use crate::config::ChannelFilters;
-use crate::model::{Alert, Labels, Severity};
-use crate::plugins::PluginStats;
+use crate::model::{Alert, Labels, Notification, Severity};
+use crate::plugins::{PluginStats, Rendered};
 
 /// One configured channel as the API shows it. Its config is left out:
 /// `GET /api/v1/config` shows it, redacted.
@@ -76,6 +76,9 @@ pub struct TestRequest {
     /// Send the alert's resolution instead of its firing.
     #[serde(default)]
     resolved: bool,
+    /// Answer what the channel would send, without sending it.
+    #[serde(default)]
+    render: bool,
 }
 
 #[derive(Serialize)]
@@ -83,13 +86,19 @@ pub struct TestRequest {
 pub struct TestAnswer {
     channel: String,
     delivered: bool,
-    latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<u64>,
+    /// With `render`: what the channel's plugin would have sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rendered: Option<Vec<Rendered>>,
     alert: Alert,
 }
 
 /// `POST /api/v1/channels/{name}/test`: sends a sample alert through the
 /// channel, past its filters and grouping, tried once; answers when the
 /// channel's plugin has answered (502 with its reason when it failed).
+/// With `render`, a fresh instance of the channel's plugin renders it and
+/// the answer is what it would have sent, nothing being sent.
 pub async fn test(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -105,11 +114,22 @@ pub async fn test(
         request.resolved,
         crate::clock::now_ms(),
     );
+    if request.render {
+        let rendered = render(&state, &name, alert.clone()).await?;
+        return Ok(Json(TestAnswer {
+            channel: name,
+            delivered: false,
+            latency_ms: None,
+            rendered: Some(rendered),
+            alert,
+        }));
+    }
     match state.deliveries.send_test(&name, alert.clone()).await {
         Ok(latency_ms) => Ok(Json(TestAnswer {
             channel: name,
             delivered: true,
-            latency_ms,
+            latency_ms: Some(latency_ms),
+            rendered: None,
             alert,
         })),
         Err(e @ TestError::NoSuchChannel(_)) => Err(ApiError::NotFound(e.to_string())),
@@ -122,6 +142,31 @@ pub async fn test(
             error.reason()
         ))),
     }
+}
+
+async fn render(state: &AppState, name: &str, alert: Alert) -> Result<Vec<Rendered>, ApiError> {
+    let channel = state
+        .config
+        .alerting
+        .channels
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("no channel is named `{name}`")))?;
+    let renderer = state
+        .channel_renderer
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("this host runs no plugins".to_owned()))?;
+    let notification = Notification::new(
+        name,
+        format!("test/{}", alert.fingerprint()),
+        Vec::new(),
+        state.deliveries.external_url(),
+        vec![alert],
+    );
+    renderer
+        .render_channel(&state.config, channel, &notification)
+        .await
+        .map_err(ApiError::Unavailable)
 }
 
 /// A test alert as the threshold engine would raise it: CPU above its
