@@ -4,12 +4,13 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, storage, memory, codecs, export); with none it runs them
+//! rules, latency, channels, storage, memory, codecs, export); with none it runs them
 //! all.
 
 mod codecs;
 mod component_cost;
 mod dataset;
+mod delivery;
 mod export_stream;
 mod host_process;
 mod ingest;
@@ -26,7 +27,7 @@ mod store;
 mod untuned;
 
 const SECTIONS: &[&str] = &[
-    "plugins", "rules", "latency", "storage", "memory", "codecs", "export",
+    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export",
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +49,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("latency") {
         out.push_str(&runtime.block_on(latency::run())?);
+    }
+    if wanted("channels") {
+        out.push_str(&runtime.block_on(delivery::run())?);
     }
     if wanted("storage") {
         out.push_str(&runtime.block_on(storage::run())?);
