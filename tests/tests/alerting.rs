@@ -301,7 +301,7 @@ runbook_url = "https://wiki.example.com/queue"
             .cloned()
             .collect()
     };
-    let console = "/api/v1/deliveries?channel=console%230";
+    let console = "/api/v1/deliveries?channel=console";
     let record = eventually("the group's delivery record", || {
         let answer = get(host.addr, &format!("{console}&status=delivered")).json();
         of_group(answer).into_iter().next()
