@@ -1,18 +1,18 @@
 //! Epoch milliseconds as RFC 3339 text, the form webhook and chat payloads carry times in.
 
-/// `ms` (milliseconds since the Unix epoch, UTC) as RFC 3339 text:
-/// `2023-11-14T22:13:20Z`, with `.mmm` milliseconds when they are not zero.
+/// `ms` (milliseconds since the Unix epoch, UTC) as RFC 3339 text with
+/// milliseconds, `2023-11-14T22:13:20.000Z`: always the same width, so
+/// such times sort as text.
 ///
 /// Years outside 0000–9999 cannot be written in RFC 3339; they are clamped
 /// to its first and last instants.
 ///
 /// ```
-/// assert_eq!(perfwatch_sdk::rfc3339(1_700_000_000_000), "2023-11-14T22:13:20Z");
 /// assert_eq!(perfwatch_sdk::rfc3339(1_700_000_000_250), "2023-11-14T22:13:20.250Z");
-/// assert_eq!(perfwatch_sdk::rfc3339(0), "1970-01-01T00:00:00Z");
+/// assert_eq!(perfwatch_sdk::rfc3339(0), "1970-01-01T00:00:00.000Z");
 /// ```
 pub fn rfc3339(ms: i64) -> String {
-    // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
+    // 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
     const FIRST_MS: i64 = -62_167_219_200_000;
     const LAST_MS: i64 = 253_402_300_799_999;
     let ms = ms.clamp(FIRST_MS, LAST_MS);
@@ -25,12 +25,7 @@ pub fn rfc3339(ms: i64) -> String {
         of_day / 1000 % 60,
         of_day % 1000,
     );
-    let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
-    if milli != 0 {
-        text.push_str(&format!(".{milli:03}"));
-    }
-    text.push('Z');
-    text
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
@@ -60,13 +55,13 @@ mod tests {
     #[test]
     fn dates_round_the_calendar() {
         let cases = [
-            (0, "1970-01-01T00:00:00Z"),
+            (0, "1970-01-01T00:00:00.000Z"),
             (-1, "1969-12-31T23:59:59.999Z"),
-            (951_825_600_000, "2000-02-29T12:00:00Z"),
-            (1_445_412_480_000, "2015-10-21T07:28:00Z"),
-            (4_107_542_400_000, "2100-03-01T00:00:00Z"),
-            (-62_135_596_800_000, "0001-01-01T00:00:00Z"),
-            (i64::MIN, "0000-01-01T00:00:00Z"),
+            (951_825_600_000, "2000-02-29T12:00:00.000Z"),
+            (1_445_412_480_000, "2015-10-21T07:28:00.000Z"),
+            (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+            (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
+            (i64::MIN, "0000-01-01T00:00:00.000Z"),
             (i64::MAX, "9999-12-31T23:59:59.999Z"),
         ];
         for (ms, text) in cases {

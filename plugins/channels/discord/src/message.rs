@@ -292,7 +292,7 @@ mod tests {
                         {"name": "Labels", "value": "agent=coder-1\nhost=web-1", "inline": false},
                         {"name": "Runbook", "value": "https://wiki.example.com/latency", "inline": false}
                     ],
-                    "timestamp": "2023-11-14T22:13:20Z"
+                    "timestamp": "2023-11-14T22:13:20.000Z"
                 }]
             })
         );
@@ -318,7 +318,7 @@ mod tests {
             message["embeds"][0]["title"],
             "CRITICAL · resolved: rule:latency"
         );
-        assert_eq!(message["embeds"][0]["timestamp"], "2023-11-14T22:14:20Z");
+        assert_eq!(message["embeds"][0]["timestamp"], "2023-11-14T22:14:20.000Z");
     }
 
     #[test]

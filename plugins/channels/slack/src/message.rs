@@ -236,7 +236,7 @@ mod tests {
              `agents.avgResponseTime` = *2500* (threshold 2000)\n\
              *Labels:* agent=coder-1\n\
              *Runbook:* <https://wiki.example.com/latency?a=1&amp;b=2|runbook>\n\
-             *Rule:* rule:latency · *Started:* 2023-11-14T22:13:20Z"
+             *Rule:* rule:latency · *Started:* 2023-11-14T22:13:20.000Z"
         );
         assert_eq!(
             blocks[1]["accessory"]["url"],
@@ -275,7 +275,7 @@ mod tests {
         let text = section["text"]["text"].as_str().unwrap();
         assert!(text.starts_with(":white_check_mark: *RESOLVED*"), "{text}");
         assert!(
-            text.ends_with("· *Resolved:* 2023-11-14T22:14:20Z"),
+            text.ends_with("· *Resolved:* 2023-11-14T22:14:20.000Z"),
             "{text}"
         );
     }

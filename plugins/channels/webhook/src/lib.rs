@@ -44,7 +44,7 @@
 //!              "labels": {"agent": "coder-1", "alertname": "rule:latency", "component": "agents",
 //!                         "metric": "agents.avgResponseTime", "rule": "rule:latency", "severity": "critical"},
 //!              "annotations": {"summary": "Agent latency: 2500 ms (threshold: 2000 ms)"},
-//!              "startsAt": "2023-11-14T22:13:20Z", "endsAt": "0001-01-01T00:00:00Z",
+//!              "startsAt": "2023-11-14T22:13:20.000Z", "endsAt": "0001-01-01T00:00:00Z",
 //!              "generatorURL": "http://perfwatch.local:8080/api/v1/alerts/history?rule=rule%3Alatency&start=1700000000000",
 //!              "fingerprint": "5c4c0f5d3d2b1a09"}]}
 //! ```
@@ -61,8 +61,9 @@
 //!   `alertname` beside `rule`.
 //! - `annotations` are `summary` (the alert's sentence) and, when the rule
 //!   has them, `description` and `runbook_url`.
-//! - `startsAt` and `endsAt` are RFC 3339 UTC; `endsAt` is
-//!   `0001-01-01T00:00:00Z` while the alert fires, as Alertmanager writes it.
+//! - `startsAt` and `endsAt` are RFC 3339 UTC with milliseconds; `endsAt`
+//!   is `0001-01-01T00:00:00Z` while the alert fires, as Alertmanager
+//!   writes it.
 //! - `fingerprint` identifies the (rule, series) across firings and
 //!   restarts; deduplicate on it.
 //!

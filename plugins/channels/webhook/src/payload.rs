@@ -297,7 +297,7 @@ mod tests {
                             "severity": "critical"
                         },
                         "annotations": {"summary": "Agent latency: 2500 ms"},
-                        "startsAt": "2023-11-14T22:13:20Z",
+                        "startsAt": "2023-11-14T22:13:20.000Z",
                         "endsAt": "0001-01-01T00:00:00Z",
                         "generatorURL": "http://perfwatch.local/api/v1/alerts/history?rule=rule%3Alatency&start=1700000000000",
                         "fingerprint": "f-coder-1"
@@ -313,7 +313,7 @@ mod tests {
                             "severity": "critical"
                         },
                         "annotations": {"summary": "Agent latency: 2500 ms"},
-                        "startsAt": "2023-11-14T22:13:20Z",
+                        "startsAt": "2023-11-14T22:13:20.000Z",
                         "endsAt": "2023-11-14T22:14:20.500Z",
                         "generatorURL": "http://perfwatch.local/api/v1/alerts/history?rule=rule%3Alatency&start=1700000000000",
                         "fingerprint": "f-coder-2"
