@@ -527,8 +527,16 @@ fn slack_gets_a_block_kit_message_per_notification() {
 }
 
 #[test]
-fn slack_cuts_a_large_group_at_fifty_blocks_with_a_note() {
-    let peer = HttpPeer::scripted(&[(&slack_path(), vec![Route::text("ok")])]);
+fn slack_cuts_a_large_group_at_fifty_blocks_and_waits_out_a_429() {
+    let peer = HttpPeer::scripted(&[(
+        &slack_path(),
+        vec![
+            Route::status(429)
+                .header("Retry-After", "2")
+                .body("rate_limited"),
+            Route::text("ok"),
+        ],
+    )]);
     let (_dir, host) = start(
         "slack",
         1000,
@@ -537,7 +545,13 @@ fn slack_cuts_a_large_group_at_fifty_blocks_with_a_note() {
     let names = agents(60);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     post_latency(&host, 500.0, &names);
-    let message = requests(&peer, 1).remove(0).json();
+    let tries = requests(&peer, 2);
+    let waited = gap(&tries[0], &tries[1]);
+    assert!(
+        (1.9..7.0).contains(&waited),
+        "the retry came {waited:.2} s later"
+    );
+    let message = tries[1].json();
     assert_eq!(
         message["text"], "[FIRING:60] rule:latency (e2e)",
         "one notification for the group"

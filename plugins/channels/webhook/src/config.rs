@@ -32,9 +32,10 @@ pub struct Options {
     /// `POST` (default), `PUT` or `PATCH`.
     #[serde(default)]
     pub method: Method,
-    /// Give up on a request after this many milliseconds (1 to 60000); by
-    /// default whatever is left of the plugin call's deadline, which also
-    /// bounds a longer value.
+    /// Give up on a request after this many milliseconds (1 to 60000). The
+    /// plugin call's deadline (`[[plugins]] name = "webhook"`,
+    /// `limits.call_timeout_ms`, 1 s by default) bounds it, and is the
+    /// timeout when this is unset: raise both for a slow receiver.
     #[serde(default)]
     pub timeout_ms: Option<u32>,
     /// When set, the body is signed with HMAC-SHA256 under this key and the

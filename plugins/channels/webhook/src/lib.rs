@@ -10,7 +10,7 @@
 //! headers = { Authorization = "Bearer T0KEN" }          # optional; values secret
 //! format = "alertmanager"       # or "perfwatch"; default "alertmanager"
 //! method = "POST"               # "POST", "PUT" or "PATCH"; default "POST"
-//! timeout_ms = 5000             # 1 to 60000; default: what is left of the call's deadline
+//! timeout_ms = 5000             # 1 to 60000; default and ceiling: the call's deadline
 //! signing_secret = "s3cret"     # optional; secret
 //! max_alerts = 0                # alerts per request, 0 for all; default 0
 //! ```
@@ -18,7 +18,9 @@
 //! `url`, every header value and `signing_secret` are secrets: the plugin
 //! names them in `validate-config`, so the host redacts them, and no error
 //! of this plugin quotes them. The host lets the channel reach its URL's
-//! origin only.
+//! origin only. Every request must finish within the plugin call's
+//! deadline, `limits.call_timeout_ms` of a `[[plugins]] name = "webhook"`
+//! entry (1 s by default); a longer `timeout_ms` is cut to it.
 //!
 //! # Request
 //!
