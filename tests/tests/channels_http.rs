@@ -25,12 +25,13 @@ const GROUP: &str = r#"{rule="rule:latency"}"#;
 /// What Alertmanager writes for the end of an alert still firing.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
 
-/// A host with one `plugin` channel whose config table is `config`, a
+/// A host with one `plugin` channel, whose entry goes on with `channel`
+/// (`name`, then its `config` and `secrets` tables, see [`config`]), a
 /// rule on `e2e.latency` above 100, and `group_wait_ms` to gather alerts
 /// of one rule into one notification (a non-zero `group_interval` keeps
 /// grouping on, so every notification is of [`GROUP`]). The channel takes only that rule's
 /// alerts, not the host's own thresholds that a busy machine may cross.
-fn start(plugin: &str, group_wait_ms: u64, config: &str) -> (HostDir, PerfwatchProcess) {
+fn start(plugin: &str, group_wait_ms: u64, channel: &str) -> (HostDir, PerfwatchProcess) {
     let dir = HostDir::new().shipped(&[plugin]).config(
         TICK_MS,
         &format!(
@@ -45,8 +46,7 @@ group_interval = 100
 [[alerting.channels]]
 type = "{plugin}"
 filters = {{ metrics = ["e2e.latency"] }}
-[alerting.channels.config]
-{config}
+{channel}
 
 [[alert_rules]]
 id = "latency"
@@ -61,6 +61,11 @@ runbook_url = "https://wiki.example.com/latency?team=ops&lang=en"
     );
     let host = dir.start();
     (dir, host)
+}
+
+/// A channel's `config` table holding `lines`.
+fn config(lines: &str) -> String {
+    format!("[alerting.channels.config]\n{lines}\n")
 }
 
 /// Posts `value` for one series of `e2e.latency` per agent.
@@ -155,8 +160,8 @@ fn assert_no_secrets(host: &mut PerfwatchProcess, secrets: &[&str]) {
     }
 }
 
-/// `value` with what changes from run to run (times, alert ids, the
-/// receiver's name) replaced by placeholders, for snapshots.
+/// `value` with what changes from run to run (times, alert ids) replaced
+/// by placeholders, for snapshots.
 fn redacted(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
@@ -165,7 +170,6 @@ fn redacted(value: &Value) -> Value {
                     let value = match key.as_str() {
                         "timestamp" | "resolvedAt" if value.is_number() => json!("[epoch ms]"),
                         "id" => json!("[alert id]"),
-                        "receiver" => json!("[channel]"),
                         _ => redacted(value),
                     };
                     (key.clone(), value)
@@ -204,9 +208,11 @@ fn webhook_sends_alertmanager_v4_then_the_resolution_once() {
         "webhook",
         0,
         &format!(
-            r#"url = "{}"
+            r#"name = "ops-hook"
+{}
+[alerting.channels.secrets]
 headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}"#,
-            webhook_url(&peer)
+            config(&format!(r#"url = "{}""#, webhook_url(&peer)))
         ),
     );
     post_latency(&host, 500.0, &["coder-1"]);
@@ -224,10 +230,7 @@ headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}"#,
     assert_eq!(body["groupKey"], GROUP);
     assert_eq!(body["truncatedAlerts"], 0);
     assert_eq!(body["status"], "firing");
-    assert!(
-        body["receiver"].as_str().unwrap().starts_with("webhook"),
-        "the channel's name: {body}"
-    );
+    assert_eq!(body["receiver"], "ops-hook", "the channel's name");
     assert_eq!(body["groupLabels"], json!({"rule": "rule:latency"}));
     let common = &body["commonLabels"];
     for (name, value) in [
@@ -299,6 +302,7 @@ headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}"#,
         "{records:?}"
     );
     assert_eq!(records[1]["resolved"], true);
+    assert!(records.iter().all(|r| r["channel"] == "ops-hook"), "{records:?}");
     assert_eq!(
         peer.received().len(),
         2,
@@ -310,15 +314,18 @@ headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}"#,
 #[test]
 fn a_signed_webhook_body_verifies_and_max_alerts_truncates() {
     let peer = HttpPeer::scripted(&[(&format!("/hooks/{PATH_SECRET}"), vec![Route::status(202)])]);
+    // The signing key in `secrets`, merged into the plugin's config.
     let (_dir, mut host) = start(
         "webhook",
         1000,
         &format!(
-            r#"url = "{}"
-signing_secret = "{SIGNING_SECRET}"
-max_alerts = 2
-timeout_ms = 5000"#,
-            webhook_url(&peer)
+            r#"{}
+[alerting.channels.secrets]
+signing_secret = "{SIGNING_SECRET}""#,
+            config(&format!(
+                "url = \"{}\"\nmax_alerts = 2\ntimeout_ms = 5000",
+                webhook_url(&peer)
+            ))
         ),
     );
     post_latency(&host, 500.0, &["coder-1", "coder-2", "coder-3"]);
@@ -351,12 +358,10 @@ fn the_perfwatch_format_carries_performance_alerts() {
     let (_dir, host) = start(
         "webhook",
         0,
-        &format!(
-            r#"url = "{}"
-format = "perfwatch"
-method = "PUT""#,
+        &config(&format!(
+            "url = \"{}\"\nformat = \"perfwatch\"\nmethod = \"PUT\"",
             webhook_url(&peer)
-        ),
+        )),
     );
     post_latency(&host, 500.0, &["coder-1"]);
     let firing = requests(&peer, 1).remove(0);
@@ -391,7 +396,11 @@ fn a_429_is_retried_after_the_time_retry_after_asks() {
             Route::status(200),
         ],
     )]);
-    let (_dir, host) = start("webhook", 0, &format!(r#"url = "{}""#, webhook_url(&peer)));
+    let (_dir, host) = start(
+        "webhook",
+        0,
+        &config(&format!(r#"url = "{}""#, webhook_url(&peer))),
+    );
     post_latency(&host, 500.0, &["coder-1"]);
     let tries = requests(&peer, 2);
     let waited = gap(&tries[0], &tries[1]);
@@ -421,7 +430,11 @@ fn a_400_is_given_up_at_once() {
         &format!("/hooks/{PATH_SECRET}"),
         vec![Route::status(400).body("unknown field")],
     )]);
-    let (_dir, host) = start("webhook", 0, &format!(r#"url = "{}""#, webhook_url(&peer)));
+    let (_dir, host) = start(
+        "webhook",
+        0,
+        &config(&format!(r#"url = "{}""#, webhook_url(&peer))),
+    );
     post_latency(&host, 500.0, &["coder-1"]);
     deliveries_until(&host, "the given-up firing", |r| !r.is_empty());
     // The resolution queues behind the firing on the channel's one queue,
@@ -455,7 +468,11 @@ fn a_503_is_retried_with_backoff() {
         &format!("/hooks/{PATH_SECRET}"),
         vec![Route::status(503), Route::status(503), Route::status(200)],
     )]);
-    let (_dir, host) = start("webhook", 0, &format!(r#"url = "{}""#, webhook_url(&peer)));
+    let (_dir, host) = start(
+        "webhook",
+        0,
+        &config(&format!(r#"url = "{}""#, webhook_url(&peer))),
+    );
     post_latency(&host, 500.0, &["coder-1"]);
     let tries = requests(&peer, 3);
     // Equal jitter: the n-th wait is between half and all of 2^(n-1) s.
@@ -492,7 +509,7 @@ fn slack_gets_a_block_kit_message_per_notification() {
     let (_dir, mut host) = start(
         "slack",
         0,
-        &format!(r#"webhook_url = "{}""#, peer.url(&slack_path())),
+        &config(&format!(r#"webhook_url = "{}""#, peer.url(&slack_path()))),
     );
     post_latency(&host, 500.0, &["coder-<1>&co"]);
     let firing = requests(&peer, 1).remove(0).json();
@@ -540,7 +557,7 @@ fn slack_cuts_a_large_group_at_fifty_blocks_and_waits_out_a_429() {
     let (_dir, host) = start(
         "slack",
         1000,
-        &format!(r#"webhook_url = "{}""#, peer.url(&slack_path())),
+        &config(&format!(r#"webhook_url = "{}""#, peer.url(&slack_path()))),
     );
     let names = agents(60);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -579,7 +596,7 @@ fn discord_gets_embeds_with_mentions_disabled() {
     let (_dir, mut host) = start(
         "discord",
         0,
-        &format!(r#"webhook_url = "{}""#, peer.url(&discord_path())),
+        &config(&format!(r#"webhook_url = "{}""#, peer.url(&discord_path()))),
     );
     post_latency(&host, 500.0, &["@everyone"]);
     let firing = requests(&peer, 1).remove(0).json();
@@ -616,7 +633,7 @@ fn discord_keeps_to_its_limits_and_waits_as_its_429_body_says() {
     let (_dir, host) = start(
         "discord",
         1000,
-        &format!(r#"webhook_url = "{}""#, peer.url(&discord_path())),
+        &config(&format!(r#"webhook_url = "{}""#, peer.url(&discord_path()))),
     );
     // Labels of 900 characters make each embed over 900 long: the 6,000
     // characters across embeds run out before the 10 embeds do.
