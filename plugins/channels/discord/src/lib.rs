@@ -11,8 +11,10 @@
 //! ```
 //!
 //! `webhook_url` is a secret (its path is the token): the plugin names it in
-//! `validate-config`, so the host redacts it, and no error quotes it. The
-//! host lets the channel reach the URL's origin only. `username` overrides
+//! `validate-config`, so the host redacts it, and no error quotes it; it
+//! may as well be written in the channel's `secrets` table, which the host
+//! merges into `config` for this channel alone. The host lets the channel
+//! reach the URL's origin only. `username` overrides
 //! the name the webhook posts as.
 //!
 //! # Message

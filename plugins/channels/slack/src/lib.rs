@@ -13,8 +13,10 @@
 //! ```
 //!
 //! `webhook_url` is a secret (its path is the token): the plugin names it in
-//! `validate-config`, so the host redacts it, and no error quotes it. The
-//! host lets the channel reach the URL's origin only. `channel`, `username`
+//! `validate-config`, so the host redacts it, and no error quotes it; it
+//! may as well be written in the channel's `secrets` table, which the host
+//! merges into `config` for this channel alone. The host lets the channel
+//! reach the URL's origin only. `channel`, `username`
 //! and `icon_emoji` override the webhook's defaults where Slack still
 //! honours them (legacy incoming webhooks; a Slack app's webhook always
 //! posts as the app to its own channel and ignores them).

@@ -5,20 +5,23 @@
 //! ```toml
 //! [[alerting.channels]]
 //! type = "webhook"
+//! name = "ops-hook"             # optional; the `receiver`; default "webhook"
 //! [alerting.channels.config]
 //! url = "https://hooks.example.com/perfwatch/T0KEN"   # required; secret
-//! headers = { Authorization = "Bearer T0KEN" }          # optional; values secret
 //! format = "alertmanager"       # or "perfwatch"; default "alertmanager"
 //! method = "POST"               # "POST", "PUT" or "PATCH"; default "POST"
 //! timeout_ms = 5000             # 1 to 60000; default and ceiling: the call's deadline
-//! signing_secret = "s3cret"     # optional; secret
 //! max_alerts = 0                # alerts per request, 0 for all; default 0
+//! [alerting.channels.secrets]   # merged into config, for this channel alone
+//! headers = { Authorization = "Bearer T0KEN" }          # optional; values secret
+//! signing_secret = "s3cret"     # optional; secret
 //! ```
 //!
-//! `url`, every header value and `signing_secret` are secrets: the plugin
-//! names them in `validate-config`, so the host redacts them, and no error
-//! of this plugin quotes them. The host lets the channel reach its URL's
-//! origin only. Every request must finish within the plugin call's
+//! Any key may be written in `config` or `secrets`. `url`, every header
+//! value and `signing_secret` are secrets: the plugin names them in
+//! `validate-config`, so the host redacts them wherever it shows the
+//! config, and no error of this plugin quotes them. The host lets the
+//! channel reach its URL's origin only. Every request must finish within the plugin call's
 //! deadline, `limits.call_timeout_ms` of a `[[plugins]] name = "webhook"`
 //! entry (1 s by default); a longer `timeout_ms` is cut to it.
 //!
