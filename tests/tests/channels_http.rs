@@ -141,17 +141,20 @@ fn gap(earlier: &Received, later: &Received) -> f64 {
     later.at.duration_since(earlier.at).as_secs_f64()
 }
 
-/// None of `secrets` in the config and deliveries the API shows, nor in
-/// the host's log.
+/// None of `secrets` in the config, deliveries and channels the API
+/// shows, nor in the host's log.
 fn assert_no_secrets(host: &mut PerfwatchProcess, secrets: &[&str]) {
     let config = get(host.addr, "/api/v1/config");
     assert_eq!(config.status, 200, "{}", config.body);
     let deliveries = get(host.addr, "/api/v1/deliveries?limit=1000");
     assert_eq!(deliveries.status, 200, "{}", deliveries.body);
+    let channels = get(host.addr, "/api/v1/channels");
+    assert_eq!(channels.status, 200, "{}", channels.body);
     let log = host.log().join("\n");
     for (place, text) in [
         ("/api/v1/config", &config.body),
         ("/api/v1/deliveries", &deliveries.body),
+        ("/api/v1/channels", &channels.body),
         ("the log", &log),
     ] {
         for secret in secrets {
@@ -302,7 +305,10 @@ headers = {{ Authorization = "Bearer {HEADER_SECRET}" }}"#,
         "{records:?}"
     );
     assert_eq!(records[1]["resolved"], true);
-    assert!(records.iter().all(|r| r["channel"] == "ops-hook"), "{records:?}");
+    assert!(
+        records.iter().all(|r| r["channel"] == "ops-hook"),
+        "{records:?}"
+    );
     assert_eq!(
         peer.received().len(),
         2,
@@ -689,4 +695,78 @@ fn discord_keeps_to_its_limits_and_waits_as_its_429_body_says() {
         ],
         "{records:?}"
     );
+}
+
+#[test]
+fn each_http_channel_takes_a_test_notification() {
+    let peer = HttpPeer::scripted(&[
+        (&format!("/hooks/{PATH_SECRET}"), vec![Route::status(200)]),
+        (&slack_path(), vec![Route::text("ok")]),
+        (&discord_path(), vec![Route::status(204)]),
+        (
+            &format!("/refused/{PATH_SECRET}"),
+            vec![Route::status(400).body("no such hook")],
+        ),
+    ]);
+    let dir = HostDir::new()
+        .shipped(&["webhook", "slack", "discord"])
+        .config(
+            TICK_MS,
+            &format!(
+                r#"
+[[alerting.channels]]
+type = "webhook"
+secrets = {{ url = "{}" }}
+
+[[alerting.channels]]
+type = "slack"
+secrets = {{ webhook_url = "{}" }}
+
+[[alerting.channels]]
+type = "discord"
+secrets = {{ webhook_url = "{}" }}
+
+[[alerting.channels]]
+type = "webhook"
+name = "refused"
+secrets = {{ url = "{}" }}
+"#,
+                webhook_url(&peer),
+                peer.url(&slack_path()),
+                peer.url(&discord_path()),
+                peer.url(&format!("/refused/{PATH_SECRET}")),
+            ),
+        );
+    let mut host = dir.start();
+    for (channel, path) in [
+        ("webhook", format!("/hooks/{PATH_SECRET}")),
+        ("slack", slack_path()),
+        ("discord", discord_path()),
+    ] {
+        let answer = post_json(host.addr, &format!("/api/v1/channels/{channel}/test"), "");
+        assert_eq!(answer.status, 200, "{channel}: {}", answer.body);
+        assert_eq!(answer.json()["delivered"], true, "{channel}");
+        let received = peer.received();
+        let last = received.last().expect("a request");
+        assert_eq!(last.path, path, "{channel} posts to its own URL");
+        let body = last.json();
+        let shape = match channel {
+            "webhook" => body["version"] == "4" && body["receiver"] == "webhook",
+            "slack" => body["attachments"][0]["blocks"].is_array(),
+            _ => body["embeds"].is_array() && body["allowed_mentions"] == json!({"parse": []}),
+        };
+        assert!(shape, "{channel}: {body}");
+    }
+
+    let refused = post_json(host.addr, "/api/v1/channels/refused/test", "");
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    let error = refused.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("permanent") && error.contains("HTTP 400 Bad Request: no such hook"),
+        "{error}"
+    );
+    assert_no_secrets(&mut host, &[PATH_SECRET]);
 }
