@@ -29,8 +29,9 @@ const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
 /// (`name`, then its `config` and `secrets` tables, see [`config`]), a
 /// rule on `e2e.latency` above 100, and `group_wait_ms` to gather alerts
 /// of one rule into one notification (a non-zero `group_interval` keeps
-/// grouping on, so every notification is of [`GROUP`]). The channel takes only that rule's
-/// alerts, not the host's own thresholds that a busy machine may cross.
+/// grouping on, so every notification is of [`GROUP`]). The channel takes
+/// only that rule's alerts, not the host's own thresholds that a busy
+/// machine may cross.
 fn start(plugin: &str, group_wait_ms: u64, channel: &str) -> (HostDir, PerfwatchProcess) {
     let dir = HostDir::new().shipped(&[plugin]).config(
         TICK_MS,
