@@ -96,8 +96,15 @@ fn check(options: &Options) -> Vec<ConfigError> {
     if let Err(error) = perfwatch_sdk::http::check_url("url", &options.url) {
         problems.push(error);
     }
-    for name in options.headers.keys() {
+    for (name, value) in &options.headers {
         let key = format!("headers.{name}");
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            problems.push(ConfigError::new(
+                key.clone(),
+                "the value contains a line break or another control character",
+                "a single-line value",
+            ));
+        }
         if name.is_empty() || !name.bytes().all(is_token_byte) {
             problems.push(ConfigError::new(
                 key,
@@ -193,7 +200,7 @@ mod tests {
     #[test]
     fn mistakes_are_reported_without_quoting_secrets() {
         let errors = validate(
-            r#"{"url": "hooks.example.com/SECRET", "headers": {"Bad Name": "SECRET", "X-Perfwatch-Signature": "SECRET"},
+            r#"{"url": "hooks.example.com/SECRET", "headers": {"Bad Name": "SECRET", "X-Perfwatch-Signature": "SECRET", "X-Split": "SECRET\r\nHost: x"},
                 "timeout_ms": 0, "signing_secret": ""}"#,
         )
         .unwrap_err();
@@ -204,6 +211,7 @@ mod tests {
                 "url",
                 "headers.Bad Name",
                 "headers.X-Perfwatch-Signature",
+                "headers.X-Split",
                 "timeout_ms",
                 "signing_secret"
             ]
