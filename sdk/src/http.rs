@@ -273,6 +273,50 @@ pub fn post_json(url: &str, body: &impl Serialize) -> Result<Response, HttpError
     send(&Request::post(url).json(body)?)
 }
 
+/// Checks that config key `key` holds an absolute `http://` or `https://`
+/// URL with a host, for a channel's `validate_config`.
+///
+/// The error never quotes the URL: a webhook URL usually carries its token
+/// in the path, and config errors are shown and logged.
+///
+/// ```
+/// use perfwatch_sdk::http::check_url;
+///
+/// assert_eq!(check_url("url", "https://hooks.example.com/T0/B0/secret"), Ok(()));
+/// let error = check_url("webhook_url", "hooks.example.com/secret").unwrap_err();
+/// assert_eq!(error.key, "webhook_url");
+/// assert!(!error.to_string().contains("secret"));
+/// ```
+pub fn check_url(key: &str, url: &str) -> Result<(), crate::ConfigError> {
+    const EXPECTED: &str = "an http:// or https:// URL with a host";
+    let bad = |problem: &str| Err(crate::ConfigError::new(key, problem, EXPECTED));
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let scheme_len = if lower.starts_with("https://") {
+        8
+    } else if lower.starts_with("http://") {
+        7
+    } else {
+        return bad("the URL does not start with http:// or https://");
+    };
+    let authority = url[scheme_len..]
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() || host == "[]" {
+        return bad("the URL has no host");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("the URL contains whitespace or control characters");
+    }
+    Ok(())
+}
+
 /// The standard reason phrase of a status code, for messages such as
 /// "HTTP 503 Service Unavailable"; `None` for codes without one.
 pub fn reason_phrase(status: u16) -> Option<&'static str> {
@@ -317,6 +361,46 @@ pub fn reason_phrase(status: u16) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_checked_without_being_quoted() {
+        for good in [
+            "http://127.0.0.1:8080/hooks/x",
+            "https://hooks.slack.com/services/T0/B0/XYZ",
+            "HTTPS://discord.com/api/webhooks/1/abc",
+            "http://user:pass@example.com",
+            "http://[::1]:9000/x",
+            "https://example.com?token=x",
+        ] {
+            assert_eq!(check_url("url", good), Ok(()), "{good}");
+        }
+        for (bad, problem) in [
+            (
+                "ftp://example.com/SECRET",
+                "does not start with http:// or https://",
+            ),
+            (
+                "example.com/SECRET",
+                "does not start with http:// or https://",
+            ),
+            ("https:///SECRET", "has no host"),
+            ("http://:80/SECRET", "has no host"),
+            ("http://?SECRET", "has no host"),
+            ("http://[]/SECRET", "has no host"),
+            (
+                "https://example.com/SE CRET",
+                "whitespace or control characters",
+            ),
+        ] {
+            let error = check_url("webhook_url", bad).unwrap_err();
+            assert_eq!(error.key, "webhook_url");
+            assert!(error.problem.contains(problem), "{bad}: {error}");
+            assert!(
+                !error.to_string().contains("SE"),
+                "{bad} is quoted: {error}"
+            );
+        }
+    }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Response {
         Response {

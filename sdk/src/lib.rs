@@ -16,6 +16,7 @@ mod panic;
 mod plugin_config;
 mod sample;
 mod series;
+mod time;
 
 pub use channel::Channel;
 pub use collector::Collector;
@@ -25,6 +26,7 @@ pub use notification::truncate_to;
 pub use plugin_config::{config, parse_config, validate_config, validate_config_with};
 pub use sample::{MAX_LABEL_NAME_LEN, MAX_METRIC_NAME_LEN, check_label_name, check_metric_name};
 pub use series::{Handles, SeriesHandle};
+pub use time::rfc3339;
 
 /// The WIT `types` interface: the data plugins and the host exchange.
 pub use bindings::imports::perfwatch::plugin0_2_0::types::{

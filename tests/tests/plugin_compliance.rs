@@ -16,6 +16,7 @@ fn check(file: &std::path::Path) -> (bool, String) {
 /// The world each shipped plugin must declare.
 const SHIPPED: &[(&str, &str)] = &[
     ("console", "channel"),
+    ("discord", "channel"),
     ("http-json", "collector"),
     ("http-probe", "collector"),
     ("json", "exporter"),
@@ -24,6 +25,8 @@ const SHIPPED: &[(&str, &str)] = &[
     ("pressure", "collector"),
     ("process", "collector"),
     ("prometheus", "collector"),
+    ("slack", "channel"),
+    ("webhook", "channel"),
 ];
 
 #[test]
