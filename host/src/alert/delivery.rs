@@ -1,17 +1,22 @@
 //! The delivery queue: notifications leave the tick here and are sent by
 //! one task per channel, with retry and backoff (`retry.rs`), so a slow or
 //! dead receiver never delays a tick or another channel. With grouping on,
-//! each group's burst is one notification per channel. What became of
-//! every notification goes to a [`DeliveryLog`], which the store keeps.
+//! each group's burst is one notification per channel. A channel that asks
+//! for it also gets its firing alerts again every `resend_interval_ms`
+//! (`resend.rs`). What became of every notification goes to a
+//! [`DeliveryLog`], which the store keeps.
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
-use super::grouping::{Flush, Grouping};
+use super::grouping::{Flush, Grouping, group_key, group_labels};
+use super::resend::FiringSource;
 use super::retry::{Jitter, next_wait};
 use crate::config::ChannelFilters;
 use crate::model::{Alert, DeliveryError, DeliveryRecord, DeliveryStatus, Notification};
@@ -87,14 +92,24 @@ pub struct ChannelSink {
     pub filters: ChannelFilters,
     /// What delivers them.
     pub sink: Box<dyn AlertSink>,
+    /// Re-send the channel's firing alerts this often (see `resend.rs`);
+    /// `None` tells each change once.
+    pub resend: Option<Duration>,
 }
 
 struct Route {
     name: String,
     filters: ChannelFilters,
     queue: mpsc::Sender<Notification>,
-    /// A replacement sink (a reloaded plugin) for the channel's task.
-    replace: mpsc::UnboundedSender<Box<dyn AlertSink>>,
+    /// A replacement (a reloaded plugin, new filters or re-send interval)
+    /// for the channel's task.
+    replace: mpsc::UnboundedSender<ChannelSink>,
+}
+
+/// What re-sends are made of: the alerts firing now, grouped as `group_by` says.
+struct Resends {
+    source: FiringSource,
+    group_by: Vec<String>,
 }
 
 /// Handle to the per-channel delivery tasks; cheap to clone.
@@ -106,6 +121,11 @@ pub struct DeliveryQueue {
     external_url: Arc<str>,
     /// Where notifications go first when grouping is on.
     grouper: Option<mpsc::UnboundedSender<Alert>>,
+    /// The `group_by` labels, which re-sends are grouped by too.
+    group_by: Vec<String>,
+    /// Set once by [`DeliveryQueue::with_resends`]; every channel's task
+    /// reads it at each re-send, so channels installed before it re-send too.
+    resends: Arc<OnceLock<Resends>>,
 }
 
 impl DeliveryQueue {
@@ -122,6 +142,8 @@ impl DeliveryQueue {
             log,
             external_url: external_url.into(),
             grouper: None,
+            group_by: Vec::new(),
+            resends: Default::default(),
         };
         for channel in channels {
             queue.install(channel);
@@ -130,39 +152,36 @@ impl DeliveryQueue {
     }
 
     /// Starts delivering to a new channel, or hands an existing channel's
-    /// task a new sink (a reloaded plugin) for its next attempt; queued
-    /// notifications are kept.
-    pub fn install(&self, channel: ChannelSink) {
-        let ChannelSink {
-            name,
-            filters,
-            mut sink,
-        } = channel;
+    /// task its new sink (a reloaded plugin), filters and re-send interval
+    /// for its next attempt; queued notifications are kept.
+    pub fn install(&self, mut channel: ChannelSink) {
         let mut routes = self.routes.write().expect("routes lock");
-        if let Some(route) = routes.iter_mut().find(|r| r.name == name) {
-            route.filters = filters.clone();
-            match route.replace.send(sink) {
+        if let Some(route) = routes.iter_mut().find(|r| r.name == channel.name) {
+            route.filters = channel.filters.clone();
+            match route.replace.send(channel) {
                 Ok(()) => return,
                 // The task is gone (it cannot be, short of a panic): start anew.
-                Err(returned) => sink = returned.0,
+                Err(returned) => channel = returned.0,
             }
         }
-        routes.retain(|r| r.name != name);
+        routes.retain(|r| r.name != channel.name);
         let (queue, receiver) = mpsc::channel(CHANNEL_QUEUE);
         let (replace, replacements) = mpsc::unbounded_channel();
-        tokio::spawn(run_channel(
-            name.clone(),
-            sink,
-            receiver,
-            replacements,
-            self.log.clone(),
-        ));
         routes.push(Route {
-            name,
-            filters,
+            name: channel.name.clone(),
+            filters: channel.filters.clone(),
             queue,
             replace,
         });
+        let task = ChannelTask {
+            channel,
+            queue: receiver,
+            replacements,
+            log: self.log.clone(),
+            external_url: self.external_url.clone(),
+            resends: self.resends.clone(),
+        };
+        tokio::spawn(task.run());
     }
 
     /// A queue with no channels, which records nothing.
@@ -172,11 +191,28 @@ impl DeliveryQueue {
 
     /// Groups notifications from now on (see [`super::grouping`]).
     pub fn with_grouping(mut self, grouping: Grouping) -> Self {
+        self.group_by = grouping.by.clone();
         if !grouping.is_passthrough() {
             let direct = self.clone();
             self.grouper = Some(super::grouping::spawn(grouping, move |flush| {
                 direct.dispatch(flush)
             }));
+        }
+        self
+    }
+
+    /// Lets channels with a re-send interval re-send what `source` says
+    /// fires, grouped by the `group_by` of [`with_grouping`](Self::with_grouping)
+    /// (call that first). Only the first source given counts.
+    pub fn with_resends(self, source: FiringSource) -> Self {
+        let resends = Resends {
+            source,
+            group_by: self.group_by.clone(),
+        };
+        if self.resends.set(resends).is_err() {
+            tracing::warn!(
+                "the delivery queue already has a source of firing alerts; this one is ignored"
+            );
         }
         self
     }
@@ -264,42 +300,99 @@ fn record_of(notification: &Notification, status: DeliveryStatus, attempt: u32) 
     }
 }
 
+/// `alerts` in groups of equal `group_by` labels, by group key; each group
+/// keeps the alerts' order.
+fn groups(alerts: Vec<Alert>, by: &[String]) -> Vec<Flush> {
+    let mut groups: BTreeMap<String, Flush> = BTreeMap::new();
+    for alert in alerts {
+        let labels = group_labels(by, &alert);
+        let key = group_key(&labels);
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| Flush {
+                key,
+                labels,
+                alerts: Vec::new(),
+            })
+            .alerts
+            .push(alert);
+    }
+    groups.into_values().collect()
+}
+
 /// One channel's task: its notifications in order, each tried until it is
-/// delivered or given up (see `retry.rs`).
-async fn run_channel(
-    name: String,
-    mut sink: Box<dyn AlertSink>,
-    mut queue: mpsc::Receiver<Notification>,
-    mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
+/// delivered or given up (see `retry.rs`), and between them, when the
+/// channel asks for it, a re-send of its firing alerts every interval.
+struct ChannelTask {
+    channel: ChannelSink,
+    queue: mpsc::Receiver<Notification>,
+    replacements: mpsc::UnboundedReceiver<ChannelSink>,
     log: DeliveryLog,
-) {
-    let mut jitter = Jitter::from_clock();
-    while let Some(notification) = queue.recv().await {
+    external_url: Arc<str>,
+    resends: Arc<OnceLock<Resends>>,
+}
+
+impl ChannelTask {
+    async fn run(mut self) {
+        let mut jitter = Jitter::from_clock();
+        let mut next_resend = self.channel.resend.map(|every| Instant::now() + every);
+        loop {
+            tokio::select! {
+                Some(newer) = self.replacements.recv() => self.replace(newer, &mut next_resend),
+                received = self.queue.recv() => {
+                    let Some(notification) = received else { break };
+                    self.deliver(&notification, &mut jitter, &mut next_resend).await;
+                }
+                () = sleep_until(next_resend) => {
+                    self.resend().await;
+                    next_resend = self.channel.resend.map(|every| Instant::now() + every);
+                }
+            }
+        }
+    }
+
+    /// Takes a reloaded channel's sink, filters and re-send interval; a
+    /// changed interval starts over from now.
+    fn replace(&mut self, newer: ChannelSink, next_resend: &mut Option<Instant>) {
+        if newer.resend != self.channel.resend {
+            *next_resend = newer.resend.map(|every| Instant::now() + every);
+        }
+        self.channel = newer;
+    }
+
+    /// Tries `notification` until it is delivered or given up.
+    async fn deliver(
+        &mut self,
+        notification: &Notification,
+        jitter: &mut Jitter,
+        next_resend: &mut Option<Instant>,
+    ) {
+        let name = &self.channel.name.clone();
         for attempt in 1.. {
             // A plugin reloaded while this notification waited delivers it.
-            while let Ok(newer) = replacements.try_recv() {
-                sink = newer;
+            while let Ok(newer) = self.replacements.try_recv() {
+                self.replace(newer, next_resend);
             }
             let started = Instant::now();
-            let result = sink.deliver(&notification).await;
+            let result = self.channel.sink.deliver(notification).await;
             let latency_ms = Some(started.elapsed().as_millis() as u64);
             let Err(error) = result else {
-                log.record(DeliveryRecord {
+                self.log.record(DeliveryRecord {
                     latency_ms,
-                    ..record_of(&notification, DeliveryStatus::Delivered, attempt)
+                    ..record_of(notification, DeliveryStatus::Delivered, attempt)
                 });
                 break;
             };
-            let wait = next_wait(&error, attempt, &mut jitter);
+            let wait = next_wait(&error, attempt, jitter);
             let status = match wait {
                 Some(_) => DeliveryStatus::Failed,
                 None => DeliveryStatus::GaveUp,
             };
-            log.record(DeliveryRecord {
+            self.log.record(DeliveryRecord {
                 error_class: Some(error.class().to_owned()),
                 error: Some(error.reason().to_owned()),
                 latency_ms,
-                ..record_of(&notification, status, attempt)
+                ..record_of(notification, status, attempt)
             });
             let class = error.class();
             let group = &notification.group_key;
@@ -315,6 +408,63 @@ async fn run_channel(
                 }
             }
         }
+    }
+
+    /// Sends the channel's share of what fires now, one notification per
+    /// group, each tried once: the next re-send is its retry.
+    async fn resend(&mut self) {
+        let Some(resends) = self.resends.get() else {
+            return;
+        };
+        let Some(every) = self.channel.resend else {
+            return;
+        };
+        let mut firing = (resends.source)();
+        firing.retain(|alert| self.channel.filters.matches(alert));
+        for group in groups(firing, &resends.group_by) {
+            let notification = Notification::new(
+                &self.channel.name,
+                group.key,
+                group.labels,
+                &self.external_url,
+                group.alerts,
+            );
+            let started = Instant::now();
+            let result = self.channel.sink.deliver(&notification).await;
+            let latency_ms = Some(started.elapsed().as_millis() as u64);
+            let (channel, group) = (&self.channel.name, &notification.group_key);
+            match result {
+                Ok(()) => {
+                    tracing::debug!(channel = %channel, %group, alerts = notification.alerts.len(), "firing alerts re-sent");
+                    self.log.record(DeliveryRecord {
+                        latency_ms,
+                        ..record_of(&notification, DeliveryStatus::Delivered, 1)
+                    });
+                }
+                Err(error) => {
+                    let next_in_ms = every.as_millis() as u64;
+                    tracing::warn!(channel = %channel, %group, class = error.class(), next_in_ms, "re-send failed: {}", error.reason());
+                    self.log.record(DeliveryRecord {
+                        error_class: Some(error.class().to_owned()),
+                        error: Some(format!(
+                            "{} (a re-send; the next follows in {} s)",
+                            error.reason(),
+                            every.as_secs()
+                        )),
+                        latency_ms,
+                        ..record_of(&notification, DeliveryStatus::Failed, 1)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until `at`, or for ever when there is none.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -368,6 +518,7 @@ mod tests {
                 answer,
                 calls: calls.clone(),
             }),
+            resend: None,
         };
         (sink, calls)
     }
@@ -667,5 +818,134 @@ mod tests {
         assert_eq!(statuses(&records), [(0, DeliveryStatus::Skipped)]);
         assert_eq!(records[0].channel, "*");
         assert_eq!(records[0].error.as_deref(), Some("silenced by s1 (backup)"));
+    }
+
+    /// A source of firing alerts the test changes as it goes.
+    fn source(firing: &Arc<Mutex<Vec<Alert>>>) -> FiringSource {
+        let firing = firing.clone();
+        Arc::new(move || firing.lock().unwrap().clone())
+    }
+
+    fn resending(
+        name: &str,
+        every: u64,
+        answer: impl FnMut(usize) -> Result<(), DeliveryError> + Send + 'static,
+    ) -> (ChannelSink, Calls) {
+        let (mut sink, calls) = channel(name, ChannelFilters::default(), answer);
+        sink.resend = Some(Duration::from_secs(every));
+        (sink, calls)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn firing_alerts_are_resent_every_interval_while_they_fire() {
+        let (am, am_calls) = resending("am", 60, ok);
+        let (console, console_calls) = channel("console", ChannelFilters::default(), ok);
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, mut records) = start(vec![am, console]);
+        let _queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert!(
+            am_calls.lock().unwrap().is_empty(),
+            "nothing before the first interval"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        firing.lock().unwrap().push(alert("a2", Severity::Critical));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        firing.lock().unwrap().clear();
+        tokio::time::sleep(Duration::from_secs(300)).await;
+
+        let calls = am_calls.lock().unwrap();
+        let sent: Vec<Vec<String>> = calls.iter().map(|(_, n)| n.alert_ids()).collect();
+        assert_eq!(
+            sent,
+            [vec!["a1"], vec!["a1", "a2"]],
+            "nothing once nothing fires"
+        );
+        assert_eq!(calls[1].0 - calls[0].0, Duration::from_secs(60));
+        assert_eq!(calls[1].1.group_key, "{}", "one group without group_by");
+        assert_eq!(calls[1].1.receiver, "am");
+        assert!(
+            console_calls.lock().unwrap().is_empty(),
+            "no re-sends unasked"
+        );
+        let records = drain(&mut records);
+        assert_eq!(statuses(&records), [(1, DeliveryStatus::Delivered); 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resends_keep_the_channels_filters_and_the_groups() {
+        let critical = ChannelFilters {
+            severity: vec![Severity::Critical],
+            ..Default::default()
+        };
+        let (mut am, calls) = channel("am", critical, ok);
+        am.resend = Some(Duration::from_secs(10));
+        let mut other = alert("c2", Severity::Critical);
+        other.component = "db".into();
+        let firing = Arc::new(Mutex::new(vec![
+            alert("w1", Severity::Warning),
+            alert("c1", Severity::Critical),
+            other,
+        ]));
+        let (queue, _records) = start(vec![am]);
+        let _queue = queue
+            .with_grouping(Grouping {
+                by: vec!["component".into()],
+                ..Default::default()
+            })
+            .with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let calls = calls.lock().unwrap();
+        let sent: Vec<(String, Vec<String>)> = calls
+            .iter()
+            .map(|(_, n)| (n.group_key.clone(), n.alert_ids()))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("{component=\"db\"}".to_owned(), vec!["c2".to_owned()]),
+                ("{component=\"system\"}".to_owned(), vec!["c1".to_owned()]),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_resend_is_recorded_and_retried_by_the_next() {
+        let (am, calls) = resending("am", 60, |n| if n == 1 { Err(down()) } else { Ok(()) });
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, mut records) = start(vec![am]);
+        let _queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(119)).await;
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            1,
+            "no backoff retries of a re-send"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let records = drain(&mut records);
+        use DeliveryStatus::{Delivered, Failed};
+        assert_eq!(statuses(&records), [(1, Failed), (1, Delivered)]);
+        assert_eq!(
+            records[0].error.as_deref(),
+            Some("receiver down (a re-send; the next follows in 60 s)")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_can_start_or_stop_resends() {
+        let (plain, old_calls) = channel("am", ChannelFilters::default(), ok);
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, _records) = start(vec![plain]);
+        let queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert!(old_calls.lock().unwrap().is_empty());
+        let (resending_now, calls) = resending("am", 30, ok);
+        queue.install(resending_now);
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        let (plain_again, _) = channel("am", ChannelFilters::default(), ok);
+        queue.install(plain_again);
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1, "stopped with the reload");
     }
 }
