@@ -318,7 +318,10 @@ mod tests {
             message["embeds"][0]["title"],
             "CRITICAL · resolved: rule:latency"
         );
-        assert_eq!(message["embeds"][0]["timestamp"], "2023-11-14T22:14:20.000Z");
+        assert_eq!(
+            message["embeds"][0]["timestamp"],
+            "2023-11-14T22:14:20.000Z"
+        );
     }
 
     #[test]
