@@ -38,7 +38,7 @@ fn defaults_are_the_original_systems() {
 fn the_example_config_parses() {
     let text = include_str!("../../../perfwatch.example.toml");
     let c = check(text).unwrap();
-    assert_eq!(c.alerting.channels.len(), 5);
+    assert_eq!(c.alerting.channels.len(), 6);
 }
 
 #[test]
