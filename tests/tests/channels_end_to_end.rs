@@ -1,0 +1,144 @@
+//! Every shipped channel at once, from a breach: one sample above an
+//! `[[alert_rules]]` threshold makes each configured channel deliver once
+//! to its real receiver (an HTTP server for webhook, Slack and Discord,
+//! aiosmtpd for email, Debian's Alertmanager for alertmanager), and the
+//! resolution delivers once more.
+
+use perfwatch_tests::{
+    AlertmanagerProcess, HostDir, HttpPeer, Route, SmtpRelay, SmtpSecurity, eventually, get,
+    post_json,
+};
+use serde_json::Value;
+
+const RULE: &str = "e2e-breach";
+
+fn post(host: std::net::SocketAddr, value: f64) {
+    let answer = post_json(
+        host,
+        "/api/v1/metrics",
+        &format!(r#"[{{"metric": "e2e.breach", "value": {value}}}]"#),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+/// The bodies `peer` got on `path` that mention the rule, in order.
+fn bodies(peer: &HttpPeer, path: &str) -> Vec<String> {
+    peer.received()
+        .into_iter()
+        .filter(|r| r.path == path && r.body.contains(RULE))
+        .map(|r| r.body)
+        .collect()
+}
+
+#[test]
+fn a_breach_and_its_resolution_reach_every_channel_once_each() {
+    let hooks = HttpPeer::start(&[
+        ("/webhook", Route::json("{}")),
+        ("/slack", Route::text("ok")),
+        ("/discord", Route::status(204)),
+        ("/am-receiver", Route::json("{}")),
+    ]);
+    let relay = SmtpRelay::start(SmtpSecurity::Plain, None);
+    let alertmanager = AlertmanagerProcess::start(&hooks.url("/am-receiver"));
+    let dir = HostDir::new()
+        .shipped(&["webhook", "slack", "discord", "email", "alertmanager"])
+        .config(
+            250,
+            &format!(
+                r#"
+[[alerting.channels]]
+type = "webhook"
+secrets = {{ url = "{webhook}" }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[alerting.channels]]
+type = "slack"
+secrets = {{ webhook_url = "{slack}" }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[alerting.channels]]
+type = "discord"
+secrets = {{ webhook_url = "{discord}" }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[alerting.channels]]
+type = "email"
+config = {{ recipients = ["ops@example.com"], smtp = {{ host = "127.0.0.1", port = {smtp_port}, tls = "none" }} }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[alerting.channels]]
+type = "alertmanager"
+config = {{ url = "{am}", resend_interval_ms = 60000 }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[plugins]]
+name = "email"
+allow_email = true
+
+[[alert_rules]]
+id = "{RULE}"
+metric = "e2e.breach"
+condition = "greater_than"
+threshold = 10.0
+severity = "critical"
+"#,
+                webhook = hooks.url("/webhook"),
+                slack = hooks.url("/slack"),
+                discord = hooks.url("/discord"),
+                smtp_port = relay.addr.port(),
+                am = alertmanager.url(),
+            ),
+        );
+    let host = dir.start();
+
+    post(host.addr, 50.0);
+    eventually("the breach at every channel", || {
+        let alert_manager_has_it = alertmanager
+            .alerts()
+            .iter()
+            .any(|a| a["labels"]["alertname"].as_str() == Some(&format!("rule:{RULE}")));
+        (bodies(&hooks, "/webhook").len() == 1
+            && bodies(&hooks, "/slack").len() == 1
+            && bodies(&hooks, "/discord").len() == 1
+            && relay.messages().len() == 1
+            && alert_manager_has_it)
+            .then_some(())
+    });
+    let firing: Value = serde_json::from_str(&bodies(&hooks, "/webhook")[0]).unwrap();
+    assert_eq!(firing["status"], "firing", "{firing}");
+
+    post(host.addr, 1.0);
+    eventually("the resolution at every channel", || {
+        let resolved_in_alertmanager = alertmanager.alerts().iter().all(|a| {
+            a["labels"]["alertname"].as_str() != Some(&format!("rule:{RULE}"))
+                || a["status"]["state"] == "resolved"
+        });
+        (bodies(&hooks, "/webhook").len() == 2
+            && bodies(&hooks, "/slack").len() == 2
+            && bodies(&hooks, "/discord").len() == 2
+            && relay.messages().len() == 2
+            && resolved_in_alertmanager)
+            .then_some(())
+    });
+    let resolved: Value = serde_json::from_str(&bodies(&hooks, "/webhook")[1]).unwrap();
+    assert_eq!(resolved["status"], "resolved", "{resolved}");
+    let subject = relay.messages()[1].parsed["subject"].to_string();
+    assert!(
+        subject.to_ascii_lowercase().contains("resolved"),
+        "{subject}"
+    );
+
+    // Once each: nothing more arrives (re-sends go only to Alertmanager,
+    // and only while the alert fires).
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for path in ["/webhook", "/slack", "/discord"] {
+        assert_eq!(bodies(&hooks, path).len(), 2, "{path}");
+    }
+    assert_eq!(relay.messages().len(), 2);
+    let records = get(host.addr, "/api/v1/deliveries?status=delivered&limit=100").json();
+    let delivered = records["deliveries"].as_array().unwrap();
+    for channel in ["webhook", "slack", "discord", "email", "alertmanager"] {
+        let count = delivered.iter().filter(|r| r["channel"] == channel).count();
+        assert_eq!(count, 2, "{channel}: {records}");
+    }
+}
