@@ -142,3 +142,75 @@ severity = "critical"
         assert_eq!(count, 2, "{channel}: {records}");
     }
 }
+
+#[test]
+fn a_receiver_that_is_down_then_up_gets_everything_in_order() {
+    // Down (503) for the first four requests, about seven seconds of
+    // backoff, then up.
+    let mut answers = vec![Route::status(503); 4];
+    answers.push(Route::json("{}"));
+    let hook = HttpPeer::scripted(&[("/hook", answers)]);
+    let dir = HostDir::new().shipped(&["webhook"]).config(
+        250,
+        &format!(
+            r#"
+[[alerting.channels]]
+type = "webhook"
+secrets = {{ url = "{}" }}
+filters = {{ labels = ["rule=rule:{RULE}"] }}
+
+[[alert_rules]]
+id = "{RULE}"
+metric = "e2e.breach"
+condition = "greater_than"
+threshold = 10.0
+"#,
+            hook.url("/hook")
+        ),
+    );
+    let host = dir.start();
+    for agent in ["a1", "a2", "a3"] {
+        let answer = post_json(
+            host.addr,
+            "/api/v1/metrics",
+            &format!(
+                r#"[{{"metric": "e2e.breach", "value": 50, "labels": {{"agent": "{agent}"}}}}]"#
+            ),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        // One tick each, so they are three notifications in this order.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    let delivered: Vec<String> = eventually("every notification after the outage", || {
+        let agents: Vec<String> = hook
+            .received()
+            .iter()
+            .skip(4)
+            .map(|r| {
+                r.json()["alerts"][0]["labels"]["agent"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        (agents.len() == 3).then_some(agents)
+    });
+    assert_eq!(delivered, ["a1", "a2", "a3"], "nothing lost, order kept");
+    let refused: Vec<String> = hook
+        .received()
+        .iter()
+        .take(4)
+        .map(|r| {
+            r.json()["alerts"][0]["labels"]["agent"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(refused, ["a1"; 4], "the first waited, the others behind it");
+    let channels = get(host.addr, "/api/v1/channels").json();
+    let stats = &channels["channels"][0]["deliveries"];
+    assert_eq!(stats["delivered"], 3, "{stats}");
+    assert_eq!(stats["failedAttempts"], 4, "{stats}");
+    assert_eq!(stats["gaveUp"], 0, "{stats}");
+}
