@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_util::StreamExt;
 
 use crate::host_process::HostProcess;
+use crate::latency::{post, wait_for_alert};
 use crate::stats::{Timing, human};
 
 const TICK_MS: u64 = 1000;
@@ -76,19 +76,6 @@ fn serve(stream: TcpStream, log: &Received) {
     }
 }
 
-fn post(addr: &str, body: &str) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "POST /api/v1/metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    Ok(())
-}
-
 /// A host with the webhook plugin posting to `url`, a zero-duration rule
 /// on `bench.breach`, and `alerting` as given.
 fn host(url: &str, alerting: &str) -> anyhow::Result<HostProcess> {
@@ -125,18 +112,8 @@ async fn breach_latency() -> anyhow::Result<(Timing, Timing)> {
                 r#"[{{"metric": "bench.breach", "value": 50, "labels": {{"run": "{series}"}}}}]"#
             ),
         )?;
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
-                .await
-                .context("no alert within 10 s")?
-                .context("stream closed")??;
-            let json: serde_json::Value = serde_json::from_str(&message.into_text()?)?;
-            if json["type"] == "alert_triggered" && json["data"]["labels"]["run"] == series.as_str()
-            {
-                to_stream.push(started.elapsed());
-                break;
-            }
-        }
+        wait_for_alert(&mut ws, "run", &series).await?;
+        to_stream.push(started.elapsed());
         let needle = format!("\"{series}\"");
         let deadline = Instant::now() + Duration::from_secs(10);
         let arrived = loop {

@@ -16,7 +16,8 @@ use crate::stats::{Timing, human};
 const TICK_MS: u64 = 1000;
 const RUNS: usize = 10;
 
-fn post(addr: &str, body: &str) -> anyhow::Result<()> {
+/// Posts a JSON batch to `POST /api/v1/metrics` of the host at `addr`.
+pub fn post(addr: &str, body: &str) -> anyhow::Result<()> {
     let mut stream = TcpStream::connect(addr)?;
     write!(
         stream,
@@ -27,6 +28,25 @@ fn post(addr: &str, body: &str) -> anyhow::Result<()> {
     stream.read_to_string(&mut answer)?;
     anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     Ok(())
+}
+
+/// A WebSocket client of the host's `/ws`.
+pub type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Waits (up to 10 s) for `alert_triggered` of an alert whose label
+/// `label` is `value`.
+pub async fn wait_for_alert(ws: &mut Stream, label: &str, value: &str) -> anyhow::Result<()> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .context("no alert within 10 s")?
+            .context("stream closed")??;
+        let json: serde_json::Value = serde_json::from_str(&message.into_text()?)?;
+        if json["type"] == "alert_triggered" && json["data"]["labels"][label] == value {
+            return Ok(());
+        }
+    }
 }
 
 pub async fn run() -> anyhow::Result<String> {
@@ -49,19 +69,8 @@ pub async fn run() -> anyhow::Result<String> {
                 r#"[{{"metric": "bench.latency", "value": 50, "labels": {{"run": "{series}"}}}}]"#
             ),
         )?;
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
-                .await
-                .context("no alert within 10 s")?
-                .context("stream closed")??;
-            let text = message.into_text()?;
-            let json: serde_json::Value = serde_json::from_str(&text)?;
-            if json["type"] == "alert_triggered" && json["data"]["labels"]["run"] == series.as_str()
-            {
-                latencies.push(started.elapsed());
-                break;
-            }
-        }
+        wait_for_alert(&mut ws, "run", &series).await?;
+        latencies.push(started.elapsed());
     }
     drop(host);
     let timing = Timing::of(latencies);
