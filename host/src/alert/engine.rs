@@ -392,6 +392,27 @@ impl AlertEngine {
             .collect()
     }
 
+    /// The rule whose critical alert inhibits `alert`, if one does: a
+    /// warning while another rule's critical fires on the same series is
+    /// noise, so it is not delivered (nor re-sent).
+    pub fn inhibitor(&self, alert: &Alert) -> Option<String> {
+        if alert.severity != Severity::Warning || alert.metric.is_empty() {
+            return None;
+        }
+        self.firing_on(&alert.metric, &alert.labels)
+            .into_iter()
+            .find(|a| a.severity == Severity::Critical && a.rule != alert.rule)
+            .map(|a| a.rule.clone())
+    }
+
+    /// Alerts firing now that a channel would be told of: [`firing`](Self::firing)
+    /// less those another rule's critical alert inhibits ([`inhibitor`](Self::inhibitor)).
+    pub fn firing_uninhibited(&self) -> Vec<Alert> {
+        let mut firing = self.firing();
+        firing.retain(|alert| self.inhibitor(alert).is_none());
+        firing
+    }
+
     /// Whether `rule` is pending or firing for `series` (thresholds with a
     /// clear level use this for hysteresis).
     pub fn is_active(&self, rule: &str, series: &SeriesKey) -> bool {

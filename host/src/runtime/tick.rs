@@ -318,20 +318,17 @@ impl Ticker {
             );
             return;
         }
-        if alert.severity == Severity::Warning && !alert.metric.is_empty() {
-            let engine = self.state.alerts.lock().expect("alerts lock");
-            let critical = engine
-                .firing_on(&alert.metric, &alert.labels)
-                .into_iter()
-                .find(|a| a.severity == Severity::Critical && a.rule != alert.rule)
-                .map(|a| a.rule.clone());
-            drop(engine);
-            if let Some(rule) = critical {
-                self.state
-                    .deliveries
-                    .record_skipped(alert, format!("inhibited by the critical alert of {rule}"));
-                return;
-            }
+        let critical = self
+            .state
+            .alerts
+            .lock()
+            .expect("alerts lock")
+            .inhibitor(alert);
+        if let Some(rule) = critical {
+            self.state
+                .deliveries
+                .record_skipped(alert, format!("inhibited by the critical alert of {rule}"));
+            return;
         }
         self.state.deliveries.enqueue(alert);
     }

@@ -413,3 +413,25 @@ fn an_acknowledged_alert_stops_repeating_until_it_resolves() {
     );
     assert!(e.firing()[0].acknowledged.is_none());
 }
+
+#[test]
+fn another_rules_critical_on_the_series_inhibits_a_warning_and_only_a_warning() {
+    let mut e = AlertEngine::new();
+    let (early, late) = ("rule:cpu-early", "rule:cpu");
+    check(
+        &mut e,
+        1,
+        &[early, late],
+        vec![
+            cond(early, Severity::Warning, 96.0),
+            cond(late, Severity::Critical, 96.0),
+        ],
+    );
+    let firing = e.firing();
+    let warning = firing.iter().find(|a| a.rule == early).unwrap();
+    let critical = firing.iter().find(|a| a.rule == late).unwrap();
+    assert_eq!(e.inhibitor(warning).as_deref(), Some(late));
+    assert_eq!(e.inhibitor(critical), None);
+    let told: Vec<String> = e.firing_uninhibited().into_iter().map(|a| a.rule).collect();
+    assert_eq!(told, [late]);
+}
