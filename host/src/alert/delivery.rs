@@ -1,11 +1,14 @@
 //! The delivery queue: notifications leave the tick here and are sent by
 //! one task per channel, with retry and backoff (`retry.rs`), so a slow or
 //! dead receiver never delays a tick or another channel. With grouping on,
-//! each group's burst is one notification per channel. What became of
-//! every notification goes to a [`DeliveryLog`], which the store keeps.
+//! each group's burst is one notification per channel. A channel that asks
+//! for it also gets its firing alerts again every `resend_interval_ms`
+//! (`resend.rs`). What became of every notification goes to a
+//! [`DeliveryLog`], which the store keeps.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::error::TrySendError;
@@ -13,7 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::channel_stats::{ChannelCounters, ChannelStats};
-use super::grouping::{Flush, Grouping};
+use super::grouping::{Flush, Grouping, group_key, group_labels};
+use super::resend::FiringSource;
 use super::retry::{Jitter, next_wait};
 use crate::config::ChannelFilters;
 use crate::model::{Alert, DeliveryError, DeliveryRecord, DeliveryStatus, Notification};
@@ -89,15 +93,25 @@ pub struct ChannelSink {
     pub filters: ChannelFilters,
     /// What delivers them.
     pub sink: Box<dyn AlertSink>,
+    /// Re-send the channel's firing alerts this often (see `resend.rs`);
+    /// `None` tells each change once.
+    pub resend: Option<Duration>,
 }
 
 struct Route {
     name: String,
     filters: ChannelFilters,
     queue: mpsc::Sender<Queued>,
-    /// A replacement sink (a reloaded plugin) for the channel's task.
-    replace: mpsc::UnboundedSender<Box<dyn AlertSink>>,
+    /// A replacement (a reloaded plugin, new filters or re-send interval)
+    /// for the channel's task.
+    replace: mpsc::UnboundedSender<ChannelSink>,
     counters: Arc<ChannelCounters>,
+}
+
+/// What re-sends are made of: the alerts firing now, grouped as `group_by` says.
+struct Resends {
+    source: FiringSource,
+    group_by: Vec<String>,
 }
 
 /// A notification waiting in a channel's queue; a test notification
@@ -148,6 +162,11 @@ pub struct DeliveryQueue {
     /// Where notifications go first when grouping is on.
     grouper: Option<mpsc::UnboundedSender<Alert>>,
     latest: LatestStates,
+    /// The `group_by` labels, which re-sends are grouped by too.
+    group_by: Vec<String>,
+    /// Set once by [`DeliveryQueue::with_resends`]; every channel's task
+    /// reads it at each re-send, so channels installed before it re-send too.
+    resends: Arc<OnceLock<Resends>>,
 }
 
 /// Why a test notification was not sent.
@@ -182,6 +201,8 @@ impl DeliveryQueue {
             external_url: external_url.into(),
             grouper: None,
             latest: LatestStates::default(),
+            group_by: Vec::new(),
+            resends: Default::default(),
         };
         for channel in channels {
             queue.install(channel);
@@ -190,35 +211,40 @@ impl DeliveryQueue {
     }
 
     /// Starts delivering to a new channel, or hands an existing channel's
-    /// task a new sink (a reloaded plugin) for its next attempt; queued
-    /// notifications and counters are kept.
-    pub fn install(&self, channel: ChannelSink) {
-        let ChannelSink {
-            name,
-            filters,
-            mut sink,
-        } = channel;
+    /// task its new sink (a reloaded plugin), filters and re-send interval
+    /// for its next attempt; queued notifications and counters are kept.
+    pub fn install(&self, mut channel: ChannelSink) {
         let mut routes = self.routes.write().expect("routes lock");
         let mut counters = None;
-        if let Some(route) = routes.iter_mut().find(|r| r.name == name) {
-            route.filters = filters.clone();
-            match route.replace.send(sink) {
+        if let Some(route) = routes.iter_mut().find(|r| r.name == channel.name) {
+            route.filters = channel.filters.clone();
+            match route.replace.send(channel) {
                 Ok(()) => return,
                 // The task is gone (it cannot be, short of a panic): start anew.
-                Err(returned) => sink = returned.0,
+                Err(returned) => channel = returned.0,
             }
             counters = Some(route.counters.clone());
         }
-        routes.retain(|r| r.name != name);
+        routes.retain(|r| r.name != channel.name);
         let (queue, receiver) = mpsc::channel(CHANNEL_QUEUE);
         let (replace, replacements) = mpsc::unbounded_channel();
         let counters = counters.unwrap_or_default();
+        let ChannelSink {
+            name,
+            filters,
+            sink,
+            resend,
+        } = channel;
         let task = ChannelTask {
             name: name.clone(),
             log: self.log.clone(),
             latest: self.latest.clone(),
             counters: counters.clone(),
             resolutions_sent: HashMap::new(),
+            filters: filters.clone(),
+            resend,
+            external_url: self.external_url.clone(),
+            resends: self.resends.clone(),
         };
         tokio::spawn(task.run(sink, receiver, replacements));
         routes.push(Route {
@@ -237,11 +263,28 @@ impl DeliveryQueue {
 
     /// Groups notifications from now on (see [`super::grouping`]).
     pub fn with_grouping(mut self, grouping: Grouping) -> Self {
+        self.group_by = grouping.by.clone();
         if !grouping.is_passthrough() {
             let direct = self.clone();
             self.grouper = Some(super::grouping::spawn(grouping, move |flush| {
                 direct.dispatch(flush)
             }));
+        }
+        self
+    }
+
+    /// Lets channels with a re-send interval re-send what `source` says
+    /// fires, grouped by the `group_by` of [`with_grouping`](Self::with_grouping)
+    /// (call that first). Only the first source given counts.
+    pub fn with_resends(self, source: FiringSource) -> Self {
+        let resends = Resends {
+            source,
+            group_by: self.group_by.clone(),
+        };
+        if self.resends.set(resends).is_err() {
+            tracing::warn!(
+                "the delivery queue already has a source of firing alerts; this one is ignored"
+            );
         }
         self
     }
@@ -386,8 +429,37 @@ fn record_of(notification: &Notification, status: DeliveryStatus, attempt: u32) 
     }
 }
 
+/// `alerts` in groups of equal `group_by` labels, by group key; each group
+/// keeps the alerts' order.
+fn groups(alerts: Vec<Alert>, by: &[String]) -> Vec<Flush> {
+    let mut groups: BTreeMap<String, Flush> = BTreeMap::new();
+    for alert in alerts {
+        let labels = group_labels(by, &alert);
+        let key = group_key(&labels);
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| Flush {
+                key,
+                labels,
+                alerts: Vec::new(),
+            })
+            .alerts
+            .push(alert);
+    }
+    groups.into_values().collect()
+}
+
+/// Sleeps until `at`, or for ever when there is none.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One channel's task: its notifications in order, each tried until it is
-/// delivered or given up (see `retry.rs`).
+/// delivered or given up (see `retry.rs`), and between them, when the
+/// channel asks for it, a re-send of its firing alerts every interval.
 struct ChannelTask {
     name: String,
     log: DeliveryLog,
@@ -397,6 +469,12 @@ struct ChannelTask {
     /// notification that waited and was brought up to date may already
     /// have told it.
     resolutions_sent: HashMap<String, i64>,
+    /// The channel's filters, which re-sends apply.
+    filters: ChannelFilters,
+    /// The re-send interval, if the channel asks for re-sends.
+    resend: Option<Duration>,
+    external_url: Arc<str>,
+    resends: Arc<OnceLock<Resends>>,
 }
 
 impl ChannelTask {
@@ -404,19 +482,35 @@ impl ChannelTask {
         mut self,
         mut sink: Box<dyn AlertSink>,
         mut queue: mpsc::Receiver<Queued>,
-        mut replacements: mpsc::UnboundedReceiver<Box<dyn AlertSink>>,
+        mut replacements: mpsc::UnboundedReceiver<ChannelSink>,
     ) {
         let mut jitter = Jitter::from_clock();
-        while let Some(Queued {
-            mut notification,
-            test_reply,
-        }) = queue.recv().await
-        {
+        let mut next_resend = self.resend.map(|every| Instant::now() + every);
+        loop {
+            let queued = tokio::select! {
+                Some(newer) = replacements.recv() => {
+                    sink = self.replace(newer, &mut next_resend);
+                    continue;
+                }
+                received = queue.recv() => match received {
+                    Some(queued) => queued,
+                    None => break,
+                },
+                () = sleep_until(next_resend) => {
+                    self.resend(&mut sink).await;
+                    next_resend = self.resend.map(|every| Instant::now() + every);
+                    continue;
+                }
+            };
+            let Queued {
+                mut notification,
+                test_reply,
+            } = queued;
             let first_attempt = Instant::now();
             for attempt in 1.. {
                 // A plugin reloaded while this notification waited delivers it.
                 while let Ok(newer) = replacements.try_recv() {
-                    sink = newer;
+                    sink = self.replace(newer, &mut next_resend);
                 }
                 if test_reply.is_none() && !self.bring_up_to_date(&mut notification) {
                     break;
@@ -451,6 +545,66 @@ impl ChannelTask {
                 }
             }
             self.counters.done();
+        }
+    }
+
+    /// Takes a reloaded channel's filters and re-send interval, and returns
+    /// its sink; a changed interval starts over from now.
+    fn replace(
+        &mut self,
+        newer: ChannelSink,
+        next_resend: &mut Option<Instant>,
+    ) -> Box<dyn AlertSink> {
+        if newer.resend != self.resend {
+            *next_resend = newer.resend.map(|every| Instant::now() + every);
+        }
+        self.filters = newer.filters;
+        self.resend = newer.resend;
+        newer.sink
+    }
+
+    /// Sends the channel's share of what fires now, one notification per
+    /// group, each tried once: the next re-send is its retry.
+    async fn resend(&mut self, sink: &mut Box<dyn AlertSink>) {
+        let (Some(resends), Some(every)) = (self.resends.get(), self.resend) else {
+            return;
+        };
+        let mut firing = (resends.source)();
+        firing.retain(|alert| self.filters.matches(alert));
+        for group in groups(firing, &resends.group_by) {
+            let notification = Notification::new(
+                &self.name,
+                group.key,
+                group.labels,
+                &self.external_url,
+                group.alerts,
+            );
+            let started = Instant::now();
+            let result = sink.deliver(&notification).await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let group = &notification.group_key;
+            match result {
+                Ok(()) => {
+                    tracing::debug!(channel = %self.name, %group, alerts = notification.alerts.len(), "firing alerts re-sent");
+                    self.delivered(&notification, 1, latency_ms);
+                }
+                Err(error) => {
+                    let next_in_ms = every.as_millis() as u64;
+                    tracing::warn!(channel = %self.name, %group, class = error.class(), next_in_ms, "re-send failed: {}", error.reason());
+                    let reason = format!(
+                        "{} (a re-send; the next follows in {} s)",
+                        error.reason(),
+                        every.as_secs()
+                    );
+                    self.counters.failed(&reason, false);
+                    self.log.record(DeliveryRecord {
+                        error_class: Some(error.class().to_owned()),
+                        error: Some(reason),
+                        latency_ms: Some(latency_ms),
+                        ..record_of(&notification, DeliveryStatus::Failed, 1)
+                    });
+                }
+            }
         }
     }
 
@@ -595,6 +749,7 @@ mod tests {
                 answer,
                 calls: calls.clone(),
             }),
+            resend: None,
         };
         (sink, calls)
     }
@@ -987,5 +1142,134 @@ mod tests {
             statuses,
             [(1, DeliveryStatus::Delivered), (1, DeliveryStatus::GaveUp)]
         );
+    }
+
+    /// A source of firing alerts the test changes as it goes.
+    fn source(firing: &Arc<Mutex<Vec<Alert>>>) -> FiringSource {
+        let firing = firing.clone();
+        Arc::new(move || firing.lock().unwrap().clone())
+    }
+
+    fn resending(
+        name: &str,
+        every: u64,
+        answer: impl FnMut(usize) -> Result<(), DeliveryError> + Send + 'static,
+    ) -> (ChannelSink, Calls) {
+        let (mut sink, calls) = channel(name, ChannelFilters::default(), answer);
+        sink.resend = Some(Duration::from_secs(every));
+        (sink, calls)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn firing_alerts_are_resent_every_interval_while_they_fire() {
+        let (am, am_calls) = resending("am", 60, ok);
+        let (console, console_calls) = channel("console", ChannelFilters::default(), ok);
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, mut records) = start(vec![am, console]);
+        let _queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert!(
+            am_calls.lock().unwrap().is_empty(),
+            "nothing before the first interval"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        firing.lock().unwrap().push(alert("a2", Severity::Critical));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        firing.lock().unwrap().clear();
+        tokio::time::sleep(Duration::from_secs(300)).await;
+
+        let calls = am_calls.lock().unwrap();
+        let sent: Vec<Vec<String>> = calls.iter().map(|(_, n)| n.alert_ids()).collect();
+        assert_eq!(
+            sent,
+            [vec!["a1"], vec!["a1", "a2"]],
+            "nothing once nothing fires"
+        );
+        assert_eq!(calls[1].0 - calls[0].0, Duration::from_secs(60));
+        assert_eq!(calls[1].1.group_key, "{}", "one group without group_by");
+        assert_eq!(calls[1].1.receiver, "am");
+        assert!(
+            console_calls.lock().unwrap().is_empty(),
+            "no re-sends unasked"
+        );
+        let records = drain(&mut records);
+        assert_eq!(statuses(&records), [(1, DeliveryStatus::Delivered); 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resends_keep_the_channels_filters_and_the_groups() {
+        let critical = ChannelFilters {
+            severity: vec![Severity::Critical],
+            ..Default::default()
+        };
+        let (mut am, calls) = channel("am", critical, ok);
+        am.resend = Some(Duration::from_secs(10));
+        let mut other = alert("c2", Severity::Critical);
+        other.component = "db".into();
+        let firing = Arc::new(Mutex::new(vec![
+            alert("w1", Severity::Warning),
+            alert("c1", Severity::Critical),
+            other,
+        ]));
+        let (queue, _records) = start(vec![am]);
+        let _queue = queue
+            .with_grouping(Grouping {
+                by: vec!["component".into()],
+                ..Default::default()
+            })
+            .with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let calls = calls.lock().unwrap();
+        let sent: Vec<(String, Vec<String>)> = calls
+            .iter()
+            .map(|(_, n)| (n.group_key.clone(), n.alert_ids()))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("{component=\"db\"}".to_owned(), vec!["c2".to_owned()]),
+                ("{component=\"system\"}".to_owned(), vec!["c1".to_owned()]),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_resend_is_recorded_and_retried_by_the_next() {
+        let (am, calls) = resending("am", 60, |n| if n == 1 { Err(down()) } else { Ok(()) });
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, mut records) = start(vec![am]);
+        let _queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(119)).await;
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            1,
+            "no backoff retries of a re-send"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let records = drain(&mut records);
+        use DeliveryStatus::{Delivered, Failed};
+        assert_eq!(statuses(&records), [(1, Failed), (1, Delivered)]);
+        assert_eq!(
+            records[0].error.as_deref(),
+            Some("receiver down (a re-send; the next follows in 60 s)")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_can_start_or_stop_resends() {
+        let (plain, old_calls) = channel("am", ChannelFilters::default(), ok);
+        let firing = Arc::new(Mutex::new(vec![alert("a1", Severity::Warning)]));
+        let (queue, _records) = start(vec![plain]);
+        let queue = queue.with_resends(source(&firing));
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert!(old_calls.lock().unwrap().is_empty());
+        let (resending_now, calls) = resending("am", 30, ok);
+        queue.install(resending_now);
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        let (plain_again, _) = channel("am", ChannelFilters::default(), ok);
+        queue.install(plain_again);
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1, "stopped with the reload");
     }
 }

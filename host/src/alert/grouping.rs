@@ -82,7 +82,7 @@ impl Group {
 
 /// The group labels of `alert`: each `group_by` name it has a value for,
 /// sorted by name.
-fn group_labels(by: &[String], alert: &Alert) -> Vec<(String, String)> {
+pub(super) fn group_labels(by: &[String], alert: &Alert) -> Vec<(String, String)> {
     let mut labels: Vec<(String, String)> = by
         .iter()
         .filter_map(|name| {
@@ -96,7 +96,7 @@ fn group_labels(by: &[String], alert: &Alert) -> Vec<(String, String)> {
 }
 
 /// A group's key: its labels as `{component="agents",rule="rule:cpu"}`.
-fn group_key(labels: &[(String, String)]) -> String {
+pub(super) fn group_key(labels: &[(String, String)]) -> String {
     let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     format!("{{{}}}", pairs.join(","))
 }

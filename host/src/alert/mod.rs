@@ -12,6 +12,7 @@ mod delivery;
 mod engine;
 mod grouping;
 mod persist;
+mod resend;
 mod retry;
 mod rule;
 mod silence;
@@ -26,6 +27,7 @@ pub use engine::{
 };
 pub use grouping::{Grouping, label_of};
 pub use persist::{STATE_FILE, StateFile};
+pub use resend::{FiringSource, MIN_RESEND, RESEND_KEY, firing_source, resend_interval};
 pub use retry::RETRY_FOR;
 pub use rule::evaluate_alert_rules;
 pub use silence::{Matcher, Silence, SilenceError, Silences, Weekly};

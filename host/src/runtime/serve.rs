@@ -4,7 +4,7 @@
 use anyhow::Context;
 use futures::future::BoxFuture;
 
-use crate::alert::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue, Grouping};
+use crate::alert::{AlertSink, ChannelSink, DeliveryLog, DeliveryQueue, Grouping, firing_source};
 use crate::app::{AppState, PluginView, PluginViews};
 use crate::collect::SystemCollector;
 use crate::config::{Channel, Config};
@@ -140,7 +140,9 @@ pub async fn start(
     };
     let (log, records) = DeliveryLog::channel();
     let records = RecordWriter::spawn(state.store.clone(), records);
-    state.deliveries = DeliveryQueue::start(channels, log, &external_url).with_grouping(grouping);
+    state.deliveries = DeliveryQueue::start(channels, log, &external_url)
+        .with_grouping(grouping)
+        .with_resends(firing_source(state.alerts.clone(), state.silences.clone()));
     for exporter in &loaded.exporters {
         state.plugins.update(PluginView {
             name: exporter.name().to_owned(),
@@ -216,6 +218,13 @@ pub(crate) fn channel_sink(
         channel: Some(channel.name.clone()),
         stats: plugin.stats(),
     });
+    let config = channel.plugin_config();
+    // The channel's plugin checks the key too (validate-config), so a bad
+    // value has already been refused by a plugin that takes it.
+    let resend = crate::alert::resend_interval(&config).unwrap_or_else(|e| {
+        tracing::warn!(channel = %channel.name, "{e}; its firing alerts are not re-sent");
+        None
+    });
     ChannelSink {
         name: channel.name.clone(),
         filters: channel.filters.clone(),
@@ -224,6 +233,7 @@ pub(crate) fn channel_sink(
             channel: channel.name.clone(),
             views: views.clone(),
         }),
+        resend,
     }
 }
 
