@@ -15,8 +15,10 @@ fn check(file: &std::path::Path) -> (bool, String) {
 
 /// The world each shipped plugin must declare.
 const SHIPPED: &[(&str, &str)] = &[
+    ("alertmanager", "channel"),
     ("console", "channel"),
     ("discord", "channel"),
+    ("email", "channel"),
     ("http-json", "collector"),
     ("http-probe", "collector"),
     ("json", "exporter"),
