@@ -1,21 +1,26 @@
 //! End-to-end test support: start the real `perfwatch` binary on a free
 //! loopback port with a temporary data directory, talk to it over real
 //! HTTP and WebSocket connections, wait for what it does, and kill it like
-//! a crash would; run real peers (HTTP servers, Prometheus) beside it.
+//! a crash would; run real peers (HTTP servers, Prometheus, Alertmanager, an
+//! SMTP relay) beside it.
 
+mod alertmanager;
 mod host;
 mod http;
 mod peer;
 mod prometheus;
+mod smtp;
 mod wait;
 mod ws;
 
+pub use alertmanager::{ALERTMANAGER_BINARY, AlertmanagerProcess};
 pub use host::{
     CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
 };
 pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
 pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
+pub use smtp::{ReceivedMail, SYSTEM_PYTHON, SmtpRelay, SmtpSecurity, TestCertificate};
 pub use wait::{WAIT, eventually, wait_for};
 pub use ws::Stream;
 

@@ -219,8 +219,16 @@ fn build_plugins() -> Result<(), String> {
 
 /// Debian packages the tests run as real peers: node_exporter for the
 /// prometheus collector plugin, Prometheus itself for the remote-write
-/// receiver.
-const TEST_PACKAGES: &[&str] = &["prometheus-node-exporter", "prometheus"];
+/// receiver, Alertmanager for the alertmanager channel plugin, aiosmtpd
+/// (for Debian's own python3) as the email channel's relay and openssl for
+/// the relay's self-signed certificate.
+const TEST_PACKAGES: &[&str] = &[
+    "prometheus-node-exporter",
+    "prometheus",
+    "prometheus-alertmanager",
+    "python3-aiosmtpd",
+    "openssl",
+];
 
 /// Debian packages the benchmarks measure perfwatch against:
 /// `prometheus` brings the server and promtool.
