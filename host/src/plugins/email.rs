@@ -1,13 +1,21 @@
 //! The `email` interface: a channel plugin hands the host a subject and a
 //! body; the host sends it through the channel's SMTP relay (lettre) to the
-//! channel's recipient. The plugin never sees credentials or chooses
+//! channel's recipients. The plugin never sees credentials or chooses
 //! recipients.
+//!
+//! The relay's settings are keys of the channel's config, read here
+//! ([`EmailSettings`]) and checked before the channel starts: a relay
+//! reached without TLS must be on loopback unless the operator says
+//! `allow_insecure = true`, since the password and every alert would cross
+//! the network in clear text.
 
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::bindings::v2::email::Message as EmailMessage;
@@ -21,13 +29,26 @@ use crate::config::{REDACTED, Secret};
 const MAX_SUBJECT_BYTES: usize = 998;
 const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// Most recipients of one channel: a mailing list belongs on the relay,
+/// and each recipient is one more `RCPT` the relay can refuse.
+const MAX_RECIPIENTS: usize = 50;
+
+/// How long the relay may take to answer one SMTP command unless
+/// `smtp.timeout_ms` says otherwise; the plugin call's deadline bounds the
+/// whole send anyway.
+const DEFAULT_SMTP_TIMEOUT_MS: u64 = 30_000;
+
 /// The `email` import's settings, read from the config of a channel whose
 /// plugin is granted email: the keys the host acts on. The plugin may have
 /// keys of its own beside them, which its `validate-config` checks.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EmailSettings {
+    /// One recipient; `recipients` lists more. Both may be given.
+    #[serde(default)]
+    pub recipient: Option<String>,
     /// Who receives the alerts.
-    pub recipient: String,
+    #[serde(default)]
+    pub recipients: Vec<String>,
     /// Sender address; defaults to `perfwatch@<smtp host>`.
     #[serde(default)]
     pub from: Option<String>,
@@ -36,21 +57,76 @@ pub struct EmailSettings {
 }
 
 impl EmailSettings {
-    /// The settings in a channel's merged config (`Channel::plugin_config`).
+    /// The settings in a channel's merged config (`Channel::plugin_config`),
+    /// checked: at least one recipient, a relay host, and TLS unless the
+    /// relay is on loopback or `smtp.allow_insecure` is set.
     pub fn from_channel_config(config: &serde_json::Value) -> Result<Self, String> {
-        let settings: Self = serde_path_to_error::deserialize(config)
-            .map_err(|e| format!("config.{}: {}", e.path(), e.inner()))?;
-        if !settings.recipient.contains('@') {
+        let settings: Self = serde_path_to_error::deserialize(config).map_err(|e| {
+            match e.path().to_string().as_str() {
+                "." => format!("config: {}", e.inner()),
+                path => format!("config.{path}: {}", e.inner()),
+            }
+        })?;
+        let recipients = settings.all_recipients();
+        if recipients.is_empty() {
+            return Err(
+                "config.recipients: no recipient; list them in `recipients = [\"ops@example.com\"]`"
+                    .to_owned(),
+            );
+        }
+        if recipients.len() > MAX_RECIPIENTS {
             return Err(format!(
-                "config.recipient: {:?} is not an email address",
-                settings.recipient
+                "config.recipients: {} recipients, at most {MAX_RECIPIENTS}; send to a list address instead",
+                recipients.len()
             ));
         }
-        if settings.smtp.host.is_empty() {
+        if let Some(bad) = recipients.iter().find(|r| !r.contains('@')) {
+            return Err(format!(
+                "config.recipients: {bad:?} is not an email address"
+            ));
+        }
+        let smtp = &settings.smtp;
+        if smtp.host.is_empty() {
             return Err("config.smtp.host must not be empty".to_owned());
+        }
+        if smtp.effective_tls() == SmtpTls::None && !smtp.allow_insecure && !is_loopback(&smtp.host)
+        {
+            return Err(format!(
+                "config.smtp.tls = \"none\" would send mail{} in clear text to {}, which is not on loopback; \
+                 use tls = \"starttls\" or \"tls\", or set smtp.allow_insecure = true if that network is trusted",
+                if smtp.auth.is_some() {
+                    " and the relay password"
+                } else {
+                    ""
+                },
+                smtp.host
+            ));
         }
         Ok(settings)
     }
+
+    /// `recipient` and then `recipients`, each address once.
+    pub fn all_recipients(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = Vec::new();
+        for address in self.recipient.iter().chain(&self.recipients) {
+            let address = address.trim();
+            if !all.contains(&address) {
+                all.push(address);
+            }
+        }
+        all
+    }
+}
+
+/// Whether `host` names this machine: `localhost`, or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An SMTP relay.
@@ -69,10 +145,24 @@ pub struct SmtpSettings {
     /// STARTTLS (required) on any other port.
     #[serde(default)]
     pub tls: Option<SmtpTls>,
+    /// Allows `tls = "none"` to a relay that is not on loopback.
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// A PEM file of certificates to trust besides the system's: for a
+    /// relay whose certificate a private CA (or the relay itself) signed.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// How long the relay may take to answer one command, in milliseconds.
+    #[serde(default = "default_smtp_timeout_ms")]
+    pub timeout_ms: u64,
 }
 
 fn default_smtp_port() -> u16 {
     587
+}
+
+fn default_smtp_timeout_ms() -> u64 {
+    DEFAULT_SMTP_TIMEOUT_MS
 }
 
 /// How the SMTP connection is secured.
@@ -83,7 +173,7 @@ pub enum SmtpTls {
     Tls,
     /// Plain connection upgraded with STARTTLS; refused if the relay cannot.
     Starttls,
-    /// No encryption: only for a relay on loopback or a trusted network.
+    /// No encryption: only for a relay on loopback, or with `allow_insecure`.
     None,
 }
 
@@ -95,6 +185,28 @@ impl SmtpSettings {
         } else {
             SmtpTls::Starttls
         })
+    }
+
+    /// The TLS parameters for the relay: the system's roots, and those of
+    /// `ca_file` when given.
+    fn tls_parameters(&self) -> Result<TlsParameters, String> {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("config.smtp.ca_file {}: {e}", path.display()))?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "config.smtp.ca_file {}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ));
+            }
+            let certificates = Certificate::from_pem(&pem)
+                .map_err(|e| format!("config.smtp.ca_file {}: {e}", path.display()))?;
+            builder = builder.add_root_certificate(certificates);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("TLS for {}: {e}", self.host))
     }
 }
 
@@ -108,12 +220,12 @@ pub struct SmtpAuth {
     pub pass: Secret,
 }
 
-/// A channel's relay, sender and recipient. Cheap to clone.
+/// A channel's relay, sender and recipients. Cheap to clone.
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    to: Mailbox,
+    to: Vec<Mailbox>,
     /// The relay's user name and password, cut from any error text: a
     /// relay's answer is quoted in the error, and some relays echo the
     /// login they refused.
@@ -121,7 +233,8 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mailer of one email channel's settings.
+    /// The mailer of one email channel's settings (see
+    /// [`EmailSettings::from_channel_config`], which checks them first).
     pub fn new(settings: &EmailSettings) -> Result<Self, String> {
         let smtp = &settings.smtp;
         let from_text = settings
@@ -130,23 +243,30 @@ impl Mailer {
             .unwrap_or_else(|| format!("perfwatch@{}", smtp.host));
         let from: Mailbox = from_text
             .parse()
-            .map_err(|e| format!("sender {from_text:?}: {e}"))?;
-        let to: Mailbox = settings
-            .recipient
-            .parse()
-            .map_err(|e| format!("recipient {:?}: {e}", settings.recipient))?;
-        let tls = |host: &str| {
-            TlsParameters::new(host.to_owned()).map_err(|e| format!("TLS for {host}: {e}"))
-        };
+            .map_err(|e| format!("config.from: {from_text:?}: {e}"))?;
+        let to = settings
+            .all_recipients()
+            .into_iter()
+            .map(|address| {
+                address
+                    .parse::<Mailbox>()
+                    .map_err(|e| format!("config.recipients: {address:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let tls = match smtp.effective_tls() {
-            SmtpTls::Tls => Tls::Wrapper(tls(&smtp.host)?),
-            SmtpTls::Starttls => Tls::Required(tls(&smtp.host)?),
-            SmtpTls::None => Tls::None,
+            SmtpTls::Tls => Tls::Wrapper(smtp.tls_parameters()?),
+            SmtpTls::Starttls => Tls::Required(smtp.tls_parameters()?),
+            SmtpTls::None => {
+                if !is_loopback(&smtp.host) {
+                    tracing::warn!(relay = %smtp.host, "smtp.allow_insecure: mail goes to the relay in clear text");
+                }
+                Tls::None
+            }
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
             .port(smtp.port)
             .tls(tls)
-            .timeout(Some(Duration::from_secs(30)));
+            .timeout(Some(Duration::from_millis(smtp.timeout_ms)));
         let mut credentials = Vec::new();
         if let Some(auth) = &smtp.auth {
             let (user, pass) = (auth.user.expose(), auth.pass.expose());
@@ -198,10 +318,12 @@ impl Mailer {
                 "the body is larger than {MAX_BODY_BYTES} bytes"
             )));
         }
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(self.to.clone())
             .subject(message.subject);
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
         let email = match message.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(message.text, html)),
             None => builder.body(message.text),
@@ -264,19 +386,17 @@ mod tests {
     #[tokio::test]
     async fn smtp_credentials_never_reach_the_error() {
         let port = refusing_relay().await;
-        let settings = EmailSettings {
-            recipient: "ops@example.com".into(),
-            from: Some("perfwatch@example.com".into()),
-            smtp: SmtpSettings {
-                host: "127.0.0.1".into(),
-                port,
-                auth: Some(SmtpAuth {
-                    user: Secret::new(format!("bot-{SECRET}")),
-                    pass: Secret::new(format!("pw-{SECRET}")),
-                }),
-                tls: Some(SmtpTls::None),
+        let settings = EmailSettings::from_channel_config(&serde_json::json!({
+            "recipient": "ops@example.com",
+            "from": "perfwatch@example.com",
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": port,
+                "tls": "none",
+                "auth": {"user": format!("bot-{SECRET}"), "pass": format!("pw-{SECRET}")},
             },
-        };
+        }))
+        .unwrap();
         let mailer = Mailer::new(&settings).unwrap();
         let message = EmailMessage {
             subject: "alert".into(),
@@ -298,5 +418,103 @@ mod tests {
             error.contains(&format!("login {REDACTED} with password {REDACTED}")),
             "{error}"
         );
+    }
+
+    fn settings(config: serde_json::Value) -> Result<EmailSettings, String> {
+        EmailSettings::from_channel_config(&config)
+    }
+
+    #[test]
+    fn recipient_and_recipients_both_count_each_address_once() {
+        let s = settings(serde_json::json!({
+            "recipient": "ops@example.com",
+            "recipients": ["oncall@example.com", " ops@example.com"],
+            "subject_prefix": "keys of the plugin's own are left to it",
+            "smtp": {"host": "smtp.example.com"},
+        }))
+        .unwrap();
+        assert_eq!(
+            s.all_recipients(),
+            ["ops@example.com", "oncall@example.com"]
+        );
+        let mailer = Mailer::new(&s).unwrap();
+        assert_eq!(mailer.to.len(), 2);
+        assert_eq!(mailer.from.to_string(), "perfwatch@smtp.example.com");
+        let none = settings(serde_json::json!({"smtp": {"host": "smtp.example.com"}})).unwrap_err();
+        assert!(
+            none.starts_with("config.recipients: no recipient"),
+            "{none}"
+        );
+        let bad = settings(serde_json::json!({"recipients": ["ops"], "smtp": {"host": "h"}}))
+            .unwrap_err();
+        assert_eq!(bad, "config.recipients: \"ops\" is not an email address");
+        let missing = settings(serde_json::json!({"recipient": "ops@example.com"})).unwrap_err();
+        assert_eq!(missing, "config: missing field `smtp`");
+        let typo =
+            settings(serde_json::json!({"recipient": "a@b", "smtp": {"host": "h", "tsl": "none"}}))
+                .unwrap_err();
+        assert!(
+            typo.starts_with("config.smtp.tsl: unknown field `tsl`"),
+            "{typo}"
+        );
+    }
+
+    #[test]
+    fn plain_smtp_is_for_loopback_unless_allowed() {
+        let plain = |host: &str, extra: serde_json::Value| {
+            let mut smtp = serde_json::json!({"host": host, "port": 25, "tls": "none"});
+            smtp.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            settings(serde_json::json!({"recipient": "ops@example.com", "smtp": smtp}))
+        };
+        for loopback in [
+            "127.0.0.1",
+            "127.3.2.1",
+            "localhost",
+            "LOCALHOST.",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(plain(loopback, serde_json::json!({})).is_ok(), "{loopback}");
+        }
+        let refused = plain(
+            "smtp.example.com",
+            serde_json::json!({"auth": {"user": "u", "pass": "p"}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused,
+            "config.smtp.tls = \"none\" would send mail and the relay password in clear text to \
+             smtp.example.com, which is not on loopback; use tls = \"starttls\" or \"tls\", or set \
+             smtp.allow_insecure = true if that network is trusted"
+        );
+        assert!(plain("10.0.0.5", serde_json::json!({})).is_err());
+        assert!(plain("10.0.0.5", serde_json::json!({"allow_insecure": true})).is_ok());
+        let tls =
+            settings(serde_json::json!({"recipient": "a@b", "smtp": {"host": "smtp.example.com"}}));
+        assert_eq!(tls.unwrap().smtp.effective_tls(), SmtpTls::Starttls);
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let with_ca = |path: &std::path::Path| {
+            let s = settings(serde_json::json!({
+                "recipient": "ops@example.com",
+                "smtp": {"host": "127.0.0.1", "ca_file": path},
+            }))
+            .unwrap();
+            Mailer::new(&s).map(|_| ())
+        };
+        let missing = with_ca(&dir.path().join("absent.pem")).unwrap_err();
+        assert!(
+            missing.starts_with("config.smtp.ca_file ") && missing.contains("absent.pem"),
+            "{missing}"
+        );
+        let garbage = with_ca(&not_pem).unwrap_err();
+        assert!(garbage.contains("no PEM certificate"), "{garbage}");
     }
 }
