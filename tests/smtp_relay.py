@@ -30,8 +30,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 class Saver:
     """Saves each accepted message and its envelope, numbered from 1."""
 
-    def __init__(self, out):
+    def __init__(self, out, implicit_tls):
         self.out = out
+        self.implicit_tls = implicit_tls
         self.count = 0
         self.lock = threading.Lock()
 
@@ -46,7 +47,7 @@ class Saver:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None or self.implicit_tls,
             "login": login,
             "subject": message["subject"],
             "from": message["from"],
@@ -94,14 +95,18 @@ def main():
 
     options = {}
     if args.user:
-        options.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; an implicit TLS
+        # connection is encrypted from the first byte, so it may AUTH too.
+        options.update(
+            authenticator=authenticator, auth_required=True, auth_require_tls=not args.implicit
+        )
     if context is not None and args.implicit:
         controller = Controller(
-            Saver(args.out), hostname="127.0.0.1", port=args.port, ssl_context=context, **options
+            Saver(args.out, args.implicit), hostname="127.0.0.1", port=args.port, ssl_context=context, **options
         )
     elif context is not None:
         controller = Controller(
-            Saver(args.out),
+            Saver(args.out, args.implicit),
             hostname="127.0.0.1",
             port=args.port,
             tls_context=context,
@@ -109,7 +114,7 @@ def main():
             **options,
         )
     else:
-        controller = Controller(Saver(args.out), hostname="127.0.0.1", port=args.port, **options)
+        controller = Controller(Saver(args.out, args.implicit), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("ready", flush=True)
     threading.Event().wait()

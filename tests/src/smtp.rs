@@ -23,15 +23,27 @@ pub struct TestCertificate {
 }
 
 impl TestCertificate {
-    /// Makes one with `openssl req -x509`.
+    /// Makes one with `openssl req -x509`: a leaf certificate (not a CA,
+    /// for server authentication), as a relay serves; TLS clients refuse a
+    /// CA certificate presented as the server's own.
     pub fn self_signed() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("openssl.cnf");
+        std::fs::write(
+            &config,
+            "[req]\ndistinguished_name = dn\nx509_extensions = leaf\nprompt = no\n\
+             [dn]\nCN = localhost\n\
+             [leaf]\nbasicConstraints = critical,CA:FALSE\n\
+             keyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
         let out = Command::new("openssl")
             .args([
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
             ])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-config")
+            .arg(&config)
             .arg("-keyout")
             .arg(dir.path().join("key.pem"))
             .arg("-out")
