@@ -322,3 +322,53 @@ fn alertmanager_refusing_an_alert_is_a_permanent_failure() {
         "{record}"
     );
 }
+
+/// Re-sends come from what the engine has firing, not from what was sent
+/// before: an alert firing when perfwatch is killed is re-sent by the next
+/// perfwatch, which restores it without notifying it anew, so
+/// Alertmanager never sees it end.
+#[test]
+fn a_restarted_host_keeps_re_sending_what_still_fires() {
+    let receiver = HttpPeer::start(&[("/hook", Route::json("{}"))]);
+    let alertmanager = AlertmanagerProcess::start(&receiver.url("/hook"));
+    let dir = HostDir::new()
+        .shipped(&["alertmanager"])
+        .config(250, &config(&alertmanager.url()));
+    let host = dir.start();
+    post_json(
+        host.addr,
+        "/api/v1/metrics",
+        r#"[{"metric": "e2e.queue", "value": 50, "labels": {"queue": "a"}}]"#,
+    );
+    let pushed = eventually("the alert in Alertmanager", || {
+        queue_alerts(&alertmanager).into_iter().next()
+    });
+    let starts_at = pushed["startsAt"].as_str().unwrap().to_owned();
+    host.kill();
+    let last_ends_at = epoch_ms(queue_alerts(&alertmanager)[0]["endsAt"].as_str().unwrap());
+
+    let mut restarted = dir.start();
+    wait_for(
+        "the last push's endsAt to pass",
+        WAIT,
+        || restarted.log().join("\n"),
+        || (now_ms() > last_ends_at + 1000).then_some(()),
+    );
+    let still = queue_alerts(&alertmanager);
+    assert_eq!(still.len(), 1, "{still:?}");
+    assert_eq!(still[0]["status"]["state"], "active", "{still:?}");
+    assert_eq!(
+        still[0]["startsAt"],
+        starts_at.as_str(),
+        "the same alert: {still:?}"
+    );
+    let raised_again: Vec<String> = restarted
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("perfwatch::runtime::tick: alert: ") && l.contains(r#"queue="a""#))
+        .collect();
+    assert!(
+        raised_again.is_empty(),
+        "restored, not raised again: {raised_again:?}"
+    );
+}
