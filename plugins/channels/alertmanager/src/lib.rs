@@ -146,13 +146,16 @@ export_channel!(Alertmanager);
 /// What serde cannot check: the URL's form and the interval's range.
 fn check(options: &Options) -> Vec<ConfigError> {
     let mut problems = Vec::new();
-    if let Err(problem) = check_url(&options.url) {
-        problems.push(ConfigError::new(
-            "url",
-            problem,
-            "Alertmanager's base URL, such as http://127.0.0.1:9093",
-        ));
-    }
+    let url = perfwatch_sdk::http::check_url("url", &options.url).and_then(|()| {
+        check_base_url(&options.url).map_err(|problem| {
+            ConfigError::new(
+                "url",
+                problem,
+                "Alertmanager's base URL, such as http://127.0.0.1:9093",
+            )
+        })
+    });
+    problems.extend(url.err());
     if !(MIN_RESEND_INTERVAL_MS..=MAX_RESEND_INTERVAL_MS).contains(&options.resend_interval_ms) {
         problems.push(ConfigError::new(
             "resend_interval_ms",
@@ -172,22 +175,16 @@ fn check(options: &Options) -> Vec<ConfigError> {
     problems
 }
 
-/// Why `url` cannot be Alertmanager's base URL. The URL is not quoted: a
-/// mistaken one may hold a token.
-fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or("it does not start with http:// or https://")?;
+/// Why an http(s) URL with a host cannot be Alertmanager's base URL. The
+/// URL is not quoted: a mistaken one may hold a token.
+fn check_base_url(url: &str) -> Result<(), &'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() {
-        return Err("it has no host".to_owned());
-    }
     if authority.contains('@') {
-        return Err("it holds credentials; put them in `headers` (under `secrets`)".to_owned());
+        return Err("it holds credentials; put them in `headers` (under `secrets`)");
     }
     if rest.contains(['?', '#']) {
-        return Err("it has a query or a fragment".to_owned());
+        return Err("it has a query or a fragment");
     }
     Ok(())
 }
@@ -229,8 +226,8 @@ fn postable_alert(alert: &Alert, valid_until_ms: i64) -> Value {
     let mut postable = json!({
         "labels": labels(alert),
         "annotations": annotations,
-        "startsAt": rfc3339(alert.starts_at_ms),
-        "endsAt": rfc3339(ends_at_ms),
+        "startsAt": perfwatch_sdk::rfc3339(alert.starts_at_ms),
+        "endsAt": perfwatch_sdk::rfc3339(ends_at_ms),
     });
     // Alertmanager refuses a generatorURL that is not an absolute URI.
     if alert.generator_url.starts_with("http://") || alert.generator_url.starts_with("https://") {
@@ -259,41 +256,6 @@ fn labels(alert: &Alert) -> Map<String, Value> {
         .filter(|(_, value)| !value.is_empty())
         .map(|(name, value)| (name.to_owned(), Value::from(value)))
         .collect()
-}
-
-/// Epoch milliseconds as RFC 3339 in UTC with milliseconds:
-/// `2023-11-14T22:13:20.000Z`.
-fn rfc3339(ms: i64) -> String {
-    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (year, month, day) = civil_from_days(days);
-    let seconds = ms_of_day / 1000;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60,
-        ms_of_day % 1000
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -409,14 +371,6 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_825_600_001), "2000-02-29T12:00:00.001Z");
-        assert_eq!(rfc3339(1_767_225_599_999), "2025-12-31T23:59:59.999Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
     fn the_endpoint_keeps_a_route_prefix() {
         assert_eq!(
             endpoint("http://127.0.0.1:9093"),
@@ -470,7 +424,7 @@ mod tests {
             [
                 (
                     "url".to_owned(),
-                    "it does not start with http:// or https://".to_owned()
+                    "the URL does not start with http:// or https://".to_owned()
                 ),
                 (
                     "resend_interval_ms".to_owned(),
@@ -491,7 +445,7 @@ mod tests {
         );
         assert_eq!(
             problems(r#"{"url": "http:///api", "resend_interval_ms": 60000}"#),
-            [("url".to_owned(), "it has no host".to_owned())]
+            [("url".to_owned(), "the URL has no host".to_owned())]
         );
         assert_eq!(
             problems(r#"{"url": "http://a", "resend_interval_ms": 60000, "resend": 1}"#)[0].0,
