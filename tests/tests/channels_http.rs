@@ -771,3 +771,63 @@ secrets = {{ url = "{}" }}
     );
     assert_no_secrets(&mut host, &[PATH_SECRET]);
 }
+
+#[test]
+fn a_rendered_test_shows_each_payload_and_sends_nothing() {
+    let peer = HttpPeer::scripted(&[
+        (&format!("/hooks/{PATH_SECRET}"), vec![Route::status(200)]),
+        (&slack_path(), vec![Route::text("ok")]),
+    ]);
+    let dir = HostDir::new().shipped(&["webhook", "slack"]).config(
+        TICK_MS,
+        &format!(
+            r#"
+[[alerting.channels]]
+type = "webhook"
+config = {{ format = "perfwatch" }}
+secrets = {{ url = "{}", signing_secret = "{SIGNING_SECRET}", headers = {{ Authorization = "Bearer {HEADER_SECRET}" }} }}
+
+[[alerting.channels]]
+type = "slack"
+secrets = {{ webhook_url = "{}" }}
+"#,
+            webhook_url(&peer),
+            peer.url(&slack_path()),
+        ),
+    );
+    let mut host = dir.start();
+    let rendered = |channel: &str| {
+        let answer = post_json(
+            host.addr,
+            &format!("/api/v1/channels/{channel}/test"),
+            r#"{"render": true}"#,
+        );
+        assert_eq!(answer.status, 200, "{channel}: {}", answer.body);
+        let answer = answer.json();
+        let requests = answer["rendered"].as_array().cloned().unwrap_or_default();
+        assert_eq!(requests.len(), 1, "one request: {answer}");
+        requests[0].clone()
+    };
+
+    let hook = rendered("webhook");
+    assert_eq!(hook["method"], "POST");
+    let body: Value = serde_json::from_str(hook["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["receiver"], "webhook", "{body}");
+    assert!(
+        body["alerts"][0]["timestamp"].is_i64(),
+        "the perfwatch format: {body}"
+    );
+    let headers = hook["headers"].to_string();
+    assert!(headers.contains("X-Perfwatch-Signature"), "{headers}");
+
+    let slack = rendered("slack");
+    let body: Value = serde_json::from_str(slack["body"].as_str().unwrap()).unwrap();
+    assert!(body["attachments"][0]["blocks"].is_array(), "{body}");
+
+    assert_eq!(peer.hits(), 0, "rendering sends nothing");
+    let shown = format!("{hook}{slack}");
+    for secret in [PATH_SECRET, HEADER_SECRET, SIGNING_SECRET] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+    assert_no_secrets(&mut host, &[PATH_SECRET, HEADER_SECRET, SIGNING_SECRET]);
+}
