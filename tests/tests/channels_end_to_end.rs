@@ -68,7 +68,7 @@ filters = {{ labels = ["rule=rule:{RULE}"] }}
 
 [[alerting.channels]]
 type = "alertmanager"
-config = {{ url = "{am}", resend_interval_ms = 60000 }}
+config = {{ url = "{am}" }}
 filters = {{ labels = ["rule=rule:{RULE}"] }}
 
 [[plugins]]

@@ -4,7 +4,8 @@
 //!
 //! A channel asks for it with `resend_interval_ms` in its config; its
 //! plugin reads the same key (the Alertmanager plugin sets `endsAt` four
-//! intervals ahead). What is re-sent is what fires now, asked of the
+//! intervals ahead). An `alertmanager` channel that does not say gets
+//! Prometheus's minute, which that plugin assumes too. What is re-sent is what fires now, asked of the
 //! engine at the moment of each re-send ([`FiringSource`]), not a memory of
 //! past notifications: an alert firing since before a restart is re-sent
 //! too, and one that resolved is not, whatever became of its notifications.
@@ -21,6 +22,10 @@ pub const RESEND_KEY: &str = "resend_interval_ms";
 
 /// Shortest re-send interval: each re-send is a request to the receiver.
 pub const MIN_RESEND: Duration = Duration::from_secs(1);
+
+/// Channel types re-sent without asking, and how often: receivers that
+/// expire alerts that are not pushed again.
+const RESENT_BY_DEFAULT: &[(&str, Duration)] = &[("alertmanager", Duration::from_secs(60))];
 
 /// The alerts firing now that channels are told of: not silenced, not
 /// inhibited. Called by each channel's task at each re-send.
@@ -44,11 +49,13 @@ pub fn firing_source(
     })
 }
 
-/// The re-send interval a channel's config (its plugin's config, secrets
-/// merged in) asks for with [`RESEND_KEY`]; `None` when it does not.
-pub fn resend_interval(config: &serde_json::Value) -> Result<Option<Duration>, String> {
+/// The re-send interval a channel of type `kind` gets: what its config
+/// (its plugin's config, secrets merged in) asks for with [`RESEND_KEY`],
+/// else its type's default; `None` for neither.
+pub fn resend_interval(kind: &str, config: &serde_json::Value) -> Result<Option<Duration>, String> {
     let Some(value) = config.get(RESEND_KEY) else {
-        return Ok(None);
+        let default = RESENT_BY_DEFAULT.iter().find(|(k, _)| *k == kind);
+        return Ok(default.map(|(_, every)| *every));
     };
     let interval = value
         .as_u64()
@@ -70,13 +77,26 @@ mod tests {
 
     #[test]
     fn the_interval_is_read_from_the_channel_config() {
-        assert_eq!(resend_interval(&json!({"url": "http://a"})), Ok(None));
         assert_eq!(
-            resend_interval(&json!({"resend_interval_ms": 60000})),
+            resend_interval("webhook", &json!({"url": "http://a"})),
+            Ok(None)
+        );
+        assert_eq!(
+            resend_interval("webhook", &json!({"resend_interval_ms": 60000})),
             Ok(Some(Duration::from_secs(60)))
         );
+        assert_eq!(
+            resend_interval("alertmanager", &json!({"url": "http://a"})),
+            Ok(Some(Duration::from_secs(60))),
+            "Prometheus's minute unless said otherwise"
+        );
+        assert_eq!(
+            resend_interval("alertmanager", &json!({"resend_interval_ms": 5000})),
+            Ok(Some(Duration::from_secs(5)))
+        );
         for bad in [json!(999), json!(-1), json!("1m"), json!(1.5)] {
-            let error = resend_interval(&json!({ "resend_interval_ms": bad })).unwrap_err();
+            let error =
+                resend_interval("webhook", &json!({ "resend_interval_ms": bad })).unwrap_err();
             assert!(
                 error.starts_with("config.resend_interval_ms: ") && error.contains("at least 1000"),
                 "{error}"

@@ -221,7 +221,7 @@ pub(crate) fn channel_sink(
     let config = channel.plugin_config();
     // The channel's plugin checks the key too (validate-config), so a bad
     // value has already been refused by a plugin that takes it.
-    let resend = crate::alert::resend_interval(&config).unwrap_or_else(|e| {
+    let resend = crate::alert::resend_interval(&channel.kind, &config).unwrap_or_else(|e| {
         tracing::warn!(channel = %channel.name, "{e}; its firing alerts are not re-sent");
         None
     });

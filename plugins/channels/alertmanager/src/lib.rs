@@ -14,14 +14,15 @@
 //!   `<url>/api/v2/alerts`. Credentials do not belong in it (they would be
 //!   shown by the API): put them in `headers`. The host grants the plugin
 //!   this URL's origin because the channel's config names it.
-//! - `resend_interval_ms` (required, 1000 to 86400000; Prometheus uses
-//!   60000): the host re-delivers the channel's firing alerts this often,
+//! - `resend_interval_ms` (optional, 1000 to 86400000, default 60000 as in
+//!   Prometheus): the host re-delivers the channel's firing alerts this often,
 //!   and each firing alert is pushed with `endsAt` four intervals ahead. So
 //!   Alertmanager keeps an alert firing while perfwatch re-sends it, and
 //!   resolves it by itself about four intervals after perfwatch stops (a
-//!   crash, a lost network) rather than showing it firing forever. It is
-//!   required because the host and the plugin must agree on it: the host
-//!   re-delivers only channels whose config sets it.
+//!   crash, a lost network) rather than showing it firing forever. The
+//!   host and the plugin must agree on it: the host re-sends a channel's
+//!   alerts only when its config sets the key, or, with the same 60000
+//!   default, when its type is `alertmanager`.
 //! - `timeout_ms` (optional): how long one push may take; unset, whatever
 //!   is left of the plugin call's deadline.
 //! - `headers` (optional, secret): extra request headers, for an
@@ -99,7 +100,9 @@ const MAX_RESEND_INTERVAL_MS: u64 = 86_400_000;
 struct Options {
     /// Alertmanager's base URL.
     url: String,
-    /// Milliseconds between two re-sends of a firing alert by the host.
+    /// Milliseconds between two re-sends of a firing alert by the host;
+    /// the host's default for this channel type when unset.
+    #[serde(default = "default_resend_interval_ms")]
     resend_interval_ms: u64,
     /// Timeout of one push, in milliseconds.
     #[serde(default)]
@@ -107,6 +110,13 @@ struct Options {
     /// Extra request headers; secret.
     #[serde(default)]
     headers: BTreeMap<String, String>,
+}
+
+/// The host re-sends an `alertmanager` channel's firing alerts every
+/// minute when its config says nothing, as Prometheus does; the two must
+/// agree, so `endsAt` stays ahead of the next re-send.
+fn default_resend_interval_ms() -> u64 {
+    60_000
 }
 
 struct Alertmanager;
@@ -412,12 +422,14 @@ mod tests {
                 .map(|e| (e.key, e.problem))
                 .collect()
         };
+        assert!(
+            Alertmanager::validate_config(r#"{"url": "http://127.0.0.1:9093"}"#).is_ok(),
+            "the re-send interval defaults to the host's minute"
+        );
         assert_eq!(
-            problems(r#"{"url": "http://127.0.0.1:9093"}"#),
-            [(
-                "resend_interval_ms".to_owned(),
-                "required key is missing".to_owned()
-            )]
+            perfwatch_sdk::parse_config::<Options>(r#"{"url": "http://127.0.0.1:9093"}"#)
+                .map(|o| o.resend_interval_ms),
+            Ok(60_000)
         );
         assert_eq!(
             problems(r#"{"url": "127.0.0.1:9093", "resend_interval_ms": 100}"#),
