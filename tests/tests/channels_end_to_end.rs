@@ -5,8 +5,8 @@
 //! resolution delivers once more.
 
 use perfwatch_tests::{
-    AlertmanagerProcess, HostDir, HttpPeer, Route, SmtpRelay, SmtpSecurity, eventually, get,
-    post_json,
+    AlertmanagerProcess, HostDir, HttpPeer, Received, Route, SmtpRelay, SmtpSecurity, eventually,
+    get, post_json,
 };
 use serde_json::Value;
 
@@ -181,33 +181,25 @@ threshold = 10.0
         // One tick each, so they are three notifications in this order.
         std::thread::sleep(std::time::Duration::from_millis(400));
     }
-    let delivered: Vec<String> = eventually("every notification after the outage", || {
-        let agents: Vec<String> = hook
-            .received()
-            .iter()
-            .skip(4)
-            .map(|r| {
-                r.json()["alerts"][0]["labels"]["agent"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
-        (agents.len() == 3).then_some(agents)
+    // The agent of each request's first alert, in the order they came.
+    let agents = || -> Vec<String> {
+        let first_agent = |r: &Received| r.json()["alerts"][0]["labels"]["agent"].to_string();
+        hook.received().iter().map(first_agent).collect()
+    };
+    let agents = eventually("every notification after the outage", || {
+        Some(agents()).filter(|a| a.len() == 7)
     });
-    assert_eq!(delivered, ["a1", "a2", "a3"], "nothing lost, order kept");
-    let refused: Vec<String> = hook
-        .received()
-        .iter()
-        .take(4)
-        .map(|r| {
-            r.json()["alerts"][0]["labels"]["agent"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(refused, ["a1"; 4], "the first waited, the others behind it");
+    let quoted = |names: &[&str]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>();
+    assert_eq!(
+        agents[..4],
+        quoted(&["a1"; 4]),
+        "the first waited, the others behind it"
+    );
+    assert_eq!(
+        agents[4..],
+        quoted(&["a1", "a2", "a3"]),
+        "nothing lost, order kept"
+    );
     let channels = get(host.addr, "/api/v1/channels").json();
     let stats = &channels["channels"][0]["deliveries"];
     assert_eq!(stats["delivered"], 3, "{stats}");
