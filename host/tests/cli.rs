@@ -60,14 +60,32 @@ fn config_check_names_the_bad_key_and_fails() {
 
 #[test]
 fn the_example_config_checks() {
-    let path = Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
-    )
-    .join("../perfwatch.example.toml");
-    let (ok, out, err) = perfwatch(&["config", "check", path.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    assert!(out.contains("5 channels"), "{out}");
+    // From the repository root, whose plugins/dist the example's
+    // plugins_dir names: every channel's plugin judges its config too.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("plugins/dist/webhook.wasm").is_file(),
+        "the shipped plugins are built (cargo xtask plugins)"
+    );
+    let out = Command::new(perfwatch_binary())
+        .args(["config", "check", "perfwatch.example.toml"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("6 channels"), "{stdout}");
+    assert!(
+        stdout.contains("4 channels and 1 exporters accept their config"),
+        "{stdout}"
+    );
+    assert!(
+        !root.join("perfwatch-data").exists(),
+        "a check creates no data_dir"
+    );
 }
 
 #[test]

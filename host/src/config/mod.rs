@@ -18,7 +18,8 @@ pub use alert_rule::{AlertRule, RuleCondition};
 pub use channel::{Channel, ChannelFilters, LabelMatcher, redact_leaves};
 pub use origin::OriginPattern;
 pub use plugin::{
-    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_HOSTCALL_MIB, DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_CHANNEL_CALL_TIMEOUT_MS, DEFAULT_HOSTCALL_MIB,
+    DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
 };
 pub use secret::{REDACTED, Secret, redact_keys};
 pub use threshold::{Direction, Threshold};

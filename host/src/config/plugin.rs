@@ -4,9 +4,14 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// Default CPU budget of one plugin call. A collector that needs more than
-/// a second per tick is broken or hostile; either way the tick must go on.
+/// Default deadline of one collector or exporter call. A collector that
+/// needs more than a second per tick is broken or hostile; either way the
+/// tick must go on.
 pub const DEFAULT_CALL_TIMEOUT_MS: u64 = 1000;
+/// Default deadline of one channel call. Channels run off the tick, and a
+/// delivery waits on a receiver across the network (a chat service, an
+/// SMTP relay's TLS handshake), which a second does not always cover.
+pub const DEFAULT_CHANNEL_CALL_TIMEOUT_MS: u64 = 10_000;
 /// Default cap on the data one call may pass to the host (wasmtime's
 /// "hostcall fuel"; its own default is 128 MiB). 16 MiB holds 10,000
 /// samples with generous labels, or a large export.
@@ -57,9 +62,11 @@ fn enabled_by_default() -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginLimits {
-    /// CPU deadline of one call, in ms.
-    #[serde(default = "default_call_timeout_ms")]
-    pub call_timeout_ms: u64,
+    /// Wall-clock deadline of one call, in ms; unset, the plugin world's
+    /// default ([`DEFAULT_CALL_TIMEOUT_MS`], or
+    /// [`DEFAULT_CHANNEL_CALL_TIMEOUT_MS`] for channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_timeout_ms: Option<u64>,
     /// Linear memory cap, in MiB.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u64,
@@ -71,16 +78,13 @@ pub struct PluginLimits {
 impl Default for PluginLimits {
     fn default() -> Self {
         Self {
-            call_timeout_ms: DEFAULT_CALL_TIMEOUT_MS,
+            call_timeout_ms: None,
             memory_mib: DEFAULT_MEMORY_MIB,
             hostcall_mib: DEFAULT_HOSTCALL_MIB,
         }
     }
 }
 
-fn default_call_timeout_ms() -> u64 {
-    DEFAULT_CALL_TIMEOUT_MS
-}
 fn default_memory_mib() -> u64 {
     DEFAULT_MEMORY_MIB
 }
@@ -117,7 +121,10 @@ pub(super) fn validate_plugins(list: Vec<PluginConfig>) -> Result<Vec<PluginConf
         if !seen.insert(p.name.as_str()) {
             return Err(format!("{at}: plugin `{}` is configured twice", p.name));
         }
-        if p.limits.call_timeout_ms == 0 || p.limits.call_timeout_ms > 60_000 {
+        if p.limits
+            .call_timeout_ms
+            .is_some_and(|ms| ms == 0 || ms > 60_000)
+        {
             return Err(format!(
                 "{at}.limits.call_timeout_ms must be between 1 and 60000"
             ));

@@ -78,7 +78,11 @@ pub async fn inspect(path: &Path, config: &Config) -> Result<Inspection, PluginE
         format!("allow_email = {}", plugin_config.allow_email),
         format!(
             "limits: call_timeout_ms = {}, memory_mib = {}",
-            plugin_config.limits.call_timeout_ms, plugin_config.limits.memory_mib
+            plugin_config
+                .limits
+                .call_timeout_ms
+                .map_or_else(|| "the world's default".to_owned(), |ms| ms.to_string()),
+            plugin_config.limits.memory_mib
         ),
     ];
     let config_check = config_check(&runtime, &component, plugin_config.clone()).await;

@@ -22,6 +22,9 @@ pub trait World: Sized + Send + 'static {
     /// The pre-linked, type-checked component.
     type Pre: Send + Sync + 'static;
 
+    /// Deadline of one call when the plugin's limits do not set one.
+    const DEFAULT_CALL_TIMEOUT_MS: u64;
+
     /// Links `component` against the host's imports and checks its exports.
     fn pre(runtime: &PluginRuntime, component: &Component) -> wasmtime::Result<Self::Pre>;
 
@@ -58,6 +61,15 @@ pub enum CallOutcome<T> {
 }
 
 impl<W: World> Sandbox<W> {
+    /// The deadline of one call: the plugin's `limits.call_timeout_ms`, or
+    /// its world's default.
+    fn call_timeout_ms(&self) -> u64 {
+        self.config
+            .limits
+            .call_timeout_ms
+            .unwrap_or(W::DEFAULT_CALL_TIMEOUT_MS)
+    }
+
     /// A sandbox for `component`, configured and granted by `config`.
     pub fn new(
         runtime: &PluginRuntime,
@@ -200,7 +212,7 @@ impl<W: World> Sandbox<W> {
         if self.live.is_some() {
             return Ok(());
         }
-        let budget = Duration::from_millis(self.config.limits.call_timeout_ms);
+        let budget = Duration::from_millis(self.call_timeout_ms());
         let state = PluginState::new(
             &self.config,
             self.name.clone(),
@@ -235,7 +247,7 @@ impl<W: World> Sandbox<W> {
             &'a mut Store<PluginState>,
         ) -> BoxFuture<'a, wasmtime::Result<Result<T, String>>>,
     ) -> Result<T, PluginError> {
-        let budget = Duration::from_millis(self.config.limits.call_timeout_ms);
+        let budget = Duration::from_millis(self.call_timeout_ms());
         self.prepare().await?;
         let (store, bindings) = self.live.as_mut().expect("instantiated above");
         store.data_mut().deadline = Instant::now() + budget;
@@ -265,7 +277,7 @@ impl<W: World> Sandbox<W> {
         if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
             return PluginError::Timeout {
                 plugin,
-                limit_ms: self.config.limits.call_timeout_ms,
+                limit_ms: self.call_timeout_ms(),
             };
         }
         let detail = match error.downcast_ref::<wasmtime::Trap>() {

@@ -34,7 +34,7 @@ pub struct Options {
     pub method: Method,
     /// Give up on a request after this many milliseconds (1 to 60000). The
     /// plugin call's deadline (`[[plugins]] name = "webhook"`,
-    /// `limits.call_timeout_ms`, 1 s by default) bounds it, and is the
+    /// `limits.call_timeout_ms`, 10 s by default for channels) bounds it, and is the
     /// timeout when this is unset: raise both for a slow receiver.
     #[serde(default)]
     pub timeout_ms: Option<u32>,

@@ -23,7 +23,7 @@
 //! config, and no error of this plugin quotes them. The host lets the
 //! channel reach its URL's origin only. Every request must finish within the plugin call's
 //! deadline, `limits.call_timeout_ms` of a `[[plugins]] name = "webhook"`
-//! entry (1 s by default); a longer `timeout_ms` is cut to it.
+//! entry (10 s by default for channels); a longer `timeout_ms` is cut to it.
 //!
 //! # Request
 //!
