@@ -3,9 +3,8 @@
 //! webhook receiver at once; killed when dropped.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use crate::server::ServerProcess;
 use crate::wait::wait_for;
 
 /// Where Debian installs the server.
@@ -13,10 +12,9 @@ pub const ALERTMANAGER_BINARY: &str = "/usr/bin/prometheus-alertmanager";
 
 /// A running Alertmanager with its own temporary config, storage and log.
 pub struct AlertmanagerProcess {
-    child: Child,
+    server: ServerProcess,
     /// Where it listens.
     pub addr: SocketAddr,
-    dir: tempfile::TempDir,
 }
 
 impl AlertmanagerProcess {
@@ -25,19 +23,9 @@ impl AlertmanagerProcess {
     /// (resolutions too), grouped by `alertname`, with group waits of a
     /// second so a test sees the webhook within a few.
     pub fn start(webhook_url: &str) -> Self {
-        assert!(
-            Path::new(ALERTMANAGER_BINARY).is_file(),
-            "{ALERTMANAGER_BINARY} is missing: `cargo xtask test` installs Debian's prometheus-alertmanager package"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let config = format!(
-            r#"
+        let config = |_| {
+            format!(
+                r#"
 route:
   receiver: test-webhook
   group_by: [alertname]
@@ -50,35 +38,34 @@ receivers:
       - url: "{webhook_url}"
         send_resolved: true
 "#
+            )
+        };
+        let server = ServerProcess::start(
+            ALERTMANAGER_BINARY,
+            "prometheus-alertmanager",
+            ("alertmanager.yml", config),
+            |dir, addr| {
+                vec![
+                    format!("--config.file={}", dir.join("alertmanager.yml").display()),
+                    format!("--storage.path={}", dir.join("data").display()),
+                    format!("--web.listen-address={addr}"),
+                    // An empty address turns the gossip cluster off: one
+                    // Alertmanager, no port of its own, no waiting for peers.
+                    "--cluster.listen-address=".to_owned(),
+                ]
+            },
         );
-        let config_path = dir.path().join("alertmanager.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
-        let child = Command::new(ALERTMANAGER_BINARY)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            // An empty address turns the gossip cluster off: one
-            // Alertmanager, no port of its own, no waiting for peers.
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("alertmanager starts");
-        let process = Self { child, addr, dir };
+        let addr = server.addr;
         wait_for(
             "alertmanager to be ready",
             crate::WAIT,
-            || process.log(),
+            || server.log(),
             || {
                 TcpStream::connect(addr).ok()?;
                 (crate::get(addr, "/-/ready").status == 200).then_some(())
             },
         );
-        process
+        Self { server, addr }
     }
 
     /// `http://<addr>`, the base URL the alertmanager channel takes.
@@ -100,13 +87,6 @@ receivers:
 
     /// Everything it logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for AlertmanagerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.log()
     }
 }

@@ -9,6 +9,7 @@ mod host;
 mod http;
 mod peer;
 mod prometheus;
+mod server;
 mod smtp;
 mod wait;
 mod ws;
@@ -20,6 +21,7 @@ pub use host::{
 pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
 pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
+pub use server::{ServerProcess, free_loopback_addr};
 pub use smtp::{ReceivedMail, SYSTEM_PYTHON, SmtpRelay, SmtpSecurity, TestCertificate};
 pub use wait::{WAIT, eventually, wait_for};
 pub use ws::Stream;

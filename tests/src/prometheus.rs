@@ -3,18 +3,17 @@
 //! URL; killed when dropped.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
+use crate::server::ServerProcess;
 
 /// Where Debian installs the server.
 pub const PROMETHEUS_BINARY: &str = "/usr/bin/prometheus";
 
 /// A running Prometheus with its own temporary config, TSDB and log.
 pub struct PrometheusProcess {
-    child: Child,
+    server: ServerProcess,
     /// Where it listens, and the target it scrapes (itself).
     pub addr: SocketAddr,
-    dir: tempfile::TempDir,
 }
 
 impl PrometheusProcess {
@@ -22,19 +21,9 @@ impl PrometheusProcess {
     /// second (job `prometheus`) and sending every sample to
     /// `remote_write_url` within about a second.
     pub fn start(remote_write_url: &str) -> Self {
-        assert!(
-            Path::new(PROMETHEUS_BINARY).is_file(),
-            "{PROMETHEUS_BINARY} is missing: `cargo xtask test` installs Debian's prometheus package"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let config = format!(
-            r#"
+        let config = |addr| {
+            format!(
+                r#"
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -52,33 +41,26 @@ remote_write:
     metadata_config:
       send: false
 "#
+            )
+        };
+        let server = ServerProcess::start(
+            PROMETHEUS_BINARY,
+            "prometheus",
+            ("prometheus.yml", config),
+            |dir, addr| {
+                vec![
+                    format!("--config.file={}", dir.join("prometheus.yml").display()),
+                    format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+                    format!("--web.listen-address={addr}"),
+                ]
+            },
         );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-        let child = Command::new(PROMETHEUS_BINARY)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
-        Self { child, addr, dir }
+        let addr = server.addr;
+        Self { server, addr }
     }
 
     /// Everything it logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PrometheusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.log()
     }
 }

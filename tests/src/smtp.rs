@@ -108,12 +108,8 @@ impl SmtpRelay {
             "{SYSTEM_PYTHON} is missing: `cargo xtask test` installs Debian's python3-aiosmtpd"
         );
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let addr = crate::free_loopback_addr();
+        let port = addr.port();
         let mut command = Command::new(SYSTEM_PYTHON);
         command
             .arg(crate::repo_root().join("tests/smtp_relay.py"))
