@@ -89,6 +89,7 @@ fn host(url: &str, alerting: &str) -> anyhow::Result<HostProcess> {
         &format!(
             "update_interval = {TICK_MS}\n{alerting}\n\
              [[alerting.channels]]\ntype = \"webhook\"\nconfig = {{ url = \"{url}\" }}\n\
+             filters = {{ labels = [\"rule=rule:breach\"] }}\n\
              [[alert_rules]]\nid = \"breach\"\nmetric = \"bench.breach\"\ncondition = \"greater_than\"\nthreshold = 10.0\n"
         ),
     )
