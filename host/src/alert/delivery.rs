@@ -311,13 +311,7 @@ impl DeliveryQueue {
     /// recorded like any notification.
     pub async fn send_test(&self, name: &str, alert: Alert) -> Result<u64, TestError> {
         let (reply, outcome) = oneshot::channel();
-        let notification = Notification::new(
-            name,
-            format!("test/{}", alert.fingerprint()),
-            Vec::new(),
-            &self.external_url,
-            vec![alert],
-        );
+        let notification = Notification::test(name, &self.external_url, alert);
         {
             let routes = self.routes.read().expect("routes lock");
             let route = routes

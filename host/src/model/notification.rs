@@ -61,6 +61,14 @@ impl Notification {
         }
     }
 
+    /// A channel test's notification: `alert` alone, in a group of its
+    /// own named `test/<fingerprint>`, so a receiver never folds it into a
+    /// real group.
+    pub fn test(receiver: &str, external_url: &str, alert: Alert) -> Self {
+        let group_key = format!("test/{}", alert.fingerprint());
+        Self::new(receiver, group_key, Vec::new(), external_url, vec![alert])
+    }
+
     /// The ids of its alerts, in order.
     pub fn alert_ids(&self) -> Vec<String> {
         self.alerts.iter().map(|a| a.id.clone()).collect()

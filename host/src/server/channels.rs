@@ -156,13 +156,7 @@ async fn render(state: &AppState, name: &str, alert: Alert) -> Result<Vec<Render
         .channel_renderer
         .as_ref()
         .ok_or_else(|| ApiError::Unavailable("this host runs no plugins".to_owned()))?;
-    let notification = Notification::new(
-        name,
-        format!("test/{}", alert.fingerprint()),
-        Vec::new(),
-        state.deliveries.external_url(),
-        vec![alert],
-    );
+    let notification = Notification::test(name, state.deliveries.external_url(), alert);
     renderer
         .render_channel(&state.config, channel, &notification)
         .await
