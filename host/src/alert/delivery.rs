@@ -125,7 +125,16 @@ struct Queued {
 /// notification that waited (for grouping, or for its receiver to come
 /// back) is brought up to date with before it is sent.
 #[derive(Clone, Default)]
-struct LatestStates(Arc<RwLock<HashMap<String, Alert>>>);
+struct LatestStates(Arc<RwLock<States>>);
+
+#[derive(Default)]
+struct States {
+    by_id: HashMap<String, Alert>,
+    /// Size past which resolved alerts are pruned next; doubled after a
+    /// prune that leaves many, so a flood of firing alerts costs one scan
+    /// per doubling, not one per update (the tick enqueues through here).
+    prune_at: usize,
+}
 
 /// Resolved alerts are forgotten this long after they resolved, once there
 /// are more than [`KEEP_STATES`]: by then nothing that names them waits.
@@ -135,10 +144,13 @@ const KEEP_STATES: usize = 10_000;
 impl LatestStates {
     fn update(&self, alert: &Alert) {
         let mut states = self.0.write().expect("alert states lock");
-        states.insert(alert.id.clone(), alert.clone());
-        if states.len() > KEEP_STATES {
+        states.by_id.insert(alert.id.clone(), alert.clone());
+        if states.by_id.len() > states.prune_at.max(KEEP_STATES) {
             let cutoff = crate::clock::now_ms() - FORGET_RESOLVED_MS;
-            states.retain(|_, a| a.resolved_at.is_none_or(|at| at > cutoff));
+            states
+                .by_id
+                .retain(|_, a| a.resolved_at.is_none_or(|at| at > cutoff));
+            states.prune_at = 2 * states.by_id.len();
         }
     }
 
@@ -146,6 +158,7 @@ impl LatestStates {
     fn current(&self, alert: &Alert) -> Option<Alert> {
         let states = self.0.read().expect("alert states lock");
         states
+            .by_id
             .get(&alert.id)
             .filter(|latest| latest.resolved && !alert.resolved)
             .cloned()
