@@ -16,6 +16,7 @@ mod host_process;
 mod ingest;
 mod latency;
 mod memory;
+mod page;
 mod plugins;
 mod prometheus;
 mod remote_write;
@@ -27,7 +28,7 @@ mod store;
 mod untuned;
 
 const SECTIONS: &[&str] = &[
-    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export",
+    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export", "page",
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +66,9 @@ fn main() -> anyhow::Result<()> {
     if wanted("export") {
         let csv = plugins::fixture("fixture-csv")?;
         out.push_str(&runtime.block_on(export_stream::run(&csv))?);
+    }
+    if wanted("page") {
+        out.push_str(&page::run()?);
     }
     print!("{out}");
     Ok(())

@@ -146,6 +146,18 @@ impl HostDir {
         self
     }
 
+    /// Makes the config listen on `port` instead of any free port, so a
+    /// host started again is found where its clients left it.
+    pub fn port(self, port: u16) -> Self {
+        let config = std::fs::read_to_string(self.config_file()).expect("read perfwatch.toml");
+        let rest = config
+            .strip_prefix("port = 0\n")
+            .expect("the config was written by HostDir::config");
+        std::fs::write(self.config_file(), format!("port = {port}\n{rest}"))
+            .expect("write perfwatch.toml");
+        self
+    }
+
     /// Starts a host on the config written by [`HostDir::config`]; again
     /// after a kill, it finds the data the last one left.
     pub fn start(&self) -> PerfwatchProcess {

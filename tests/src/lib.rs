@@ -2,9 +2,10 @@
 //! loopback port with a temporary data directory, talk to it over real
 //! HTTP and WebSocket connections, wait for what it does, and kill it like
 //! a crash would; run real peers (HTTP servers, Prometheus, Alertmanager, an
-//! SMTP relay) beside it.
+//! SMTP relay) beside it, and a headless Chromium in front of it.
 
 mod alertmanager;
+mod chromium;
 mod host;
 mod http;
 mod peer;
@@ -15,6 +16,7 @@ mod wait;
 mod ws;
 
 pub use alertmanager::{ALERTMANAGER_BINARY, AlertmanagerProcess};
+pub use chromium::{CHROMIUM_BINARY, Chromium, Page, Transfer, artifact_path};
 pub use host::{
     CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
 };

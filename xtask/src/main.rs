@@ -41,7 +41,9 @@ tasks:
   bench [SECTION…]
                  install the baselines (Debian's prometheus), build everything (release),
                  run the benchmarks and write BENCHMARKS.md; with sections (plugins, rules,
-                 latency, storage) run only those and print the report without writing it
+                 latency, storage, page…) run only those and print the report without writing it
+  vendor-ui      install the dashboard's npm packages (ui/package-lock.json) and copy the files the
+                 page loads into ui/vendor/, which is committed: building needs neither npm nor network
   new-plugin KIND NAME
                  create plugins/KINDs/NAME, a collector, channel or exporter that builds and
                  loads without edits
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Some("bench") => install_packages("benchmark baselines", BENCH_PACKAGES)
             .and_then(|()| build_plugins())
             .and_then(|()| bench(&args[1..])),
+        Some("vendor-ui") => vendor_ui(),
         Some("new-plugin") => match &args[1..] {
             [kind, name] => new_plugin::new_plugin(&root(), kind, name).map(|dir| {
                 println!(
@@ -217,12 +220,45 @@ fn build_plugins() -> Result<(), String> {
     Ok(())
 }
 
+/// The dashboard's third-party files: where npm puts them (under
+/// `ui/node_modules/`) and their name in `ui/vendor/`, where the host's
+/// build embeds them from.
+const VENDORED_UI_FILES: &[(&str, &str)] = &[
+    ("uplot/dist/uPlot.iife.min.js", "uPlot.iife.min.js"),
+    ("uplot/dist/uPlot.min.css", "uPlot.min.css"),
+    ("uplot/LICENSE", "uPlot.LICENSE"),
+];
+
+/// Installs the pinned npm packages of `ui/` and copies the files the
+/// page loads into `ui/vendor/`.
+fn vendor_ui() -> Result<(), String> {
+    let ui = root().join("ui");
+    run(Command::new("npm")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(&ui))
+    .map_err(|e| format!("{e}\nthe dashboard's packages come from npm (Node 20 or newer)"))?;
+    let vendor = ui.join("vendor");
+    std::fs::create_dir_all(&vendor)
+        .map_err(|e| format!("cannot create {}: {e}", vendor.display()))?;
+    for (from, to) in VENDORED_UI_FILES {
+        let source = ui.join("node_modules").join(from);
+        std::fs::copy(&source, vendor.join(to))
+            .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
+    }
+    println!(
+        "xtask: vendored the dashboard's packages into {}",
+        vendor.display()
+    );
+    Ok(())
+}
+
 /// Debian packages the tests run as real peers: node_exporter for the
 /// prometheus collector plugin, Prometheus itself for the remote-write
 /// receiver, Alertmanager for the alertmanager channel plugin, aiosmtpd
 /// (for Debian's own python3) as the email channel's relay and openssl for
-/// the relay's self-signed certificate.
+/// the relay's self-signed certificate; Chromium opens the dashboard.
 const TEST_PACKAGES: &[&str] = &[
+    "chromium",
     "prometheus-node-exporter",
     "prometheus",
     "prometheus-alertmanager",
@@ -230,9 +266,9 @@ const TEST_PACKAGES: &[&str] = &[
     "openssl",
 ];
 
-/// Debian packages the benchmarks measure perfwatch against:
-/// `prometheus` brings the server and promtool.
-const BENCH_PACKAGES: &[&str] = &["prometheus"];
+/// Debian packages the benchmarks measure perfwatch against (`prometheus`
+/// brings the server and promtool) or with (Chromium loads the dashboard).
+const BENCH_PACKAGES: &[&str] = &["prometheus", "chromium"];
 
 /// Installs the packages that are missing (idempotent: installed
 /// packages are left alone). Uses sudo when not root.

@@ -10,7 +10,8 @@
 //!   (`super::x` from `y.rs` and `super::y` from `x.rs`);
 //! - no ignored or should-panic tests, and no todo, unimplemented or dbg
 //!   macros ([`FORBIDDEN`]);
-//! - ARCHITECTURE.md stays a map: at most [`MAX_ARCHITECTURE_LINES`] lines.
+//! - ARCHITECTURE.md stays a map: at most [`MAX_ARCHITECTURE_LINES`] lines;
+//! - the dashboard's vendored files are the versions `ui/package-lock.json` pins.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -495,6 +496,28 @@ fn architecture_md_stays_a_map() {
     assert!(
         lines <= MAX_ARCHITECTURE_LINES,
         "ARCHITECTURE.md has {lines} lines, over {MAX_ARCHITECTURE_LINES}: move detail to docs/"
+    );
+}
+
+#[test]
+fn the_vendored_dashboard_files_are_the_locked_versions() {
+    let ui = crate::root().join("ui");
+    let lock =
+        std::fs::read_to_string(ui.join("package-lock.json")).expect("read ui/package-lock.json");
+    let locked = lock
+        .split("\"node_modules/uplot\"")
+        .nth(1)
+        .and_then(|entry| entry.split("\"version\": \"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("ui/package-lock.json pins uplot");
+    let script = std::fs::read_to_string(ui.join("vendor/uPlot.iife.min.js"))
+        .expect("read the vendored uPlot");
+    assert!(
+        script
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(&format!("(v{locked})"))),
+        "ui/vendor/uPlot.iife.min.js is not uplot {locked}: run `cargo xtask vendor-ui`"
     );
 }
 

@@ -16,6 +16,7 @@ mod silences;
 mod status;
 #[cfg(test)]
 mod tests;
+mod ui;
 mod ws;
 
 use axum::Router;
@@ -32,6 +33,9 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 /// The whole HTTP surface, with no socket bound: tests drive it directly.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(ui::page))
+        .route("/assets/{file}", get(ui::asset))
+        .route("/favicon.ico", get(ui::icon))
         .route("/healthz", get(health::healthz))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/metrics", post(ingest::post_metrics))
