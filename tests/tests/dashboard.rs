@@ -39,6 +39,22 @@ fn cpu_chart_last(page: &mut Page, points: usize) -> i64 {
     .expect("a timestamp")
 }
 
+/// Picks `range` and returns the step the CPU chart read its history at,
+/// once it shows `span_ms`.
+fn pick_range(page: &mut Page, range: &str, span_ms: i64) -> i64 {
+    page.click(&format!("button[data-range='{range}']"));
+    page.wait_for(
+        &format!("the {range} history"),
+        &format!(
+            "(() => {{ const c = document.querySelector('figure.chart[data-metrics*=\"system.cpuUsage\"]'); \
+             return c.dataset.range === '{span_ms}' && !c.dataset.loading ? Number(c.dataset.step) : 0; }})()"
+        ),
+        PAGE_WAIT,
+    )
+    .as_i64()
+    .expect("a step")
+}
+
 /// Clicks `button` of the firing alert whose text mentions `rule`.
 fn click_on_alert(page: &mut Page, rule: &str, button: &str) {
     let clicked = page.eval(&format!(
@@ -123,18 +139,39 @@ fn the_dashboard_shows_the_system_live_and_acts_through_the_api() {
         "draining the queue"
     );
 
+    // Silenced from the page for an hour (the form's default), with the
+    // alert's rule and labels as matchers.
+    click_on_alert(&mut page, "rule:queue-deep", "Silence");
+    page.fill("form[data-form=silence] input[name=comment]", "maintenance");
+    page.eval("document.querySelector('form[data-form=silence]').requestSubmit()");
+    let silence = perfwatch_tests::eventually("the silence in the API", || {
+        let answer = get(host.addr, "/api/v1/silences").json();
+        answer["silences"].as_array()?.first().cloned()
+    });
+    assert_eq!(silence["comment"], "maintenance");
+    assert_eq!(
+        silence["matchers"],
+        json!([
+            {"name": "rule", "value": "rule:queue-deep", "op": "="},
+            {"name": "note", "value": "<img src=x onerror=alert(1)>", "op": "="}
+        ])
+    );
+    let hour = silence["endsAt"].as_i64().unwrap() - silence["createdAt"].as_i64().unwrap();
+    assert!(
+        (3_590_000..=3_601_000).contains(&hour),
+        "silenced for {hour} ms"
+    );
+
+    page.click("#silences > summary");
+    page.wait_for(
+        "the silence listed on the page",
+        "[...document.querySelectorAll('#silences li')].some(l => l.textContent.includes('maintenance') && l.textContent.includes('rule=rule:queue-deep'))",
+        PAGE_WAIT,
+    );
+
     // The range picker reads history at a step fitting the chart: about a
     // point per pixel, whole hours for 7 days (the hourly rollups).
-    page.click("button[data-range='6h']");
-    let step = page
-        .wait_for(
-            "the 6 h history",
-            "(() => { const c = document.querySelector('figure.chart[data-metrics*=\"system.cpuUsage\"]'); \
-             return c.dataset.range === String(6 * 3600000) && !c.dataset.loading ? Number(c.dataset.step) : 0; })()",
-            PAGE_WAIT,
-        )
-        .as_i64()
-        .expect("a step");
+    let step = pick_range(&mut page, "6h", 6 * 3_600_000);
     let width = page
         .eval(
             "document.querySelector('figure.chart[data-metrics*=\"system.cpuUsage\"]').clientWidth",
@@ -151,16 +188,7 @@ fn the_dashboard_shows_the_system_live_and_acts_through_the_api() {
             && url.contains(&format!("step={step}"))),
         "the picker asked the query API"
     );
-    page.click("button[data-range='7d']");
-    let step = page
-        .wait_for(
-            "the 7 d history",
-            "(() => { const c = document.querySelector('figure.chart[data-metrics*=\"system.cpuUsage\"]'); \
-             return c.dataset.range === String(7 * 86400000) && !c.dataset.loading ? Number(c.dataset.step) : 0; })()",
-            PAGE_WAIT,
-        )
-        .as_i64()
-        .expect("a step");
+    let step = pick_range(&mut page, "7d", 7 * 86_400_000);
     assert_eq!(step % 3_600_000, 0, "7 d reads whole hours, got {step} ms");
     page.click("button[data-range='15m']");
     cpu_chart_last(&mut page, 2);

@@ -334,7 +334,7 @@ export class ChartBoard {
           values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map((v) => formatValue(v, unit)),
           // As wide as the longest label, so units are never cut off.
           size: (/** @type {any} */ _u, /** @type {string[]|null} */ labels) =>
-            labels ? 16 + 7 * Math.max(4, ...labels.map((l) => l.length)) : 48,
+            labels ? 20 + 8 * Math.max(4, ...labels.map((l) => l.length)) : 52,
         },
       ],
     };

@@ -122,6 +122,9 @@ function connectionChanged(state) {
       connection.textContent = "Live";
       break;
     case "reconnecting":
+      // A refused upgrade looks like a host that is down; the API says
+      // which (a 401 opens the token dialog).
+      if (state.refused) api("/api/v1/rules").catch(() => {});
       connection.textContent = state.retryInMs === undefined
         ? `Reconnecting (attempt ${state.attempt})…`
         : `Connection lost; reconnecting in ${Math.ceil(state.retryInMs / 1000)} s`;

@@ -98,73 +98,73 @@ export class AlertsPanel {
 
   /** @param {any} alert @param {HTMLElement} item */
   ackForm(alert, item) {
-    this.openForm = alert.id;
     const comment = h("textarea", { name: "comment", required: true, rows: 2, placeholder: "What is being done" });
-    const error = h("p", { class: "error", hidden: true, role: "alert" });
-    const form = h("form", { class: "inline-form", "data-form": "ack" },
+    this.inlineForm(alert, item, "ack", "Acknowledge", [
       h("label", {}, "Comment", comment),
       h("label", {}, "By (optional)", h("input", { name: "by", autocomplete: "name" })),
-      error,
-      h("div", { class: "actions" },
-        h("button", { type: "submit" }, "Acknowledge"),
-        h("button", { type: "button", onclick: () => this.closeForm() }, "Cancel")));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const data = new FormData(/** @type {HTMLFormElement} */ (form));
-      try {
-        await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
-          method: "POST",
-          body: { comment: String(data.get("comment") ?? ""), by: String(data.get("by") ?? "") },
-        });
-        this.closeForm();
-      } catch (e) {
-        error.hidden = false;
-        error.textContent = e instanceof Error ? e.message : String(e);
-      }
-    });
-    this.replaceForm(item, form);
+    ], (data) => api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
+      method: "POST",
+      body: { comment: String(data.get("comment") ?? ""), by: String(data.get("by") ?? "") },
+    }));
     comment.focus();
   }
 
   /** @param {any} alert @param {HTMLElement} item */
   silenceForm(alert, item) {
-    this.openForm = alert.id;
     const matchers = [`rule=${alert.rule}`, ...Object.entries(alert.labels ?? {}).map(([k, v]) => `${k}=${v}`)];
     const text = h("textarea", { name: "matchers", rows: Math.max(2, matchers.length), required: true });
     text.textContent = matchers.join("\n");
     const duration = h("select", { name: "duration" },
       ...SILENCE_DURATIONS.map(([label, ms], i) => h("option", { value: ms, selected: i === 1 }, label)));
-    const error = h("p", { class: "error", hidden: true, role: "alert" });
-    const form = h("form", { class: "inline-form", "data-form": "silence" },
+    this.inlineForm(alert, item, "silence", "Silence", [
       h("label", {}, "Matchers, one per line (name=value or name!=value)", text),
       h("label", {}, "For", duration),
       h("label", {}, "Comment", h("input", { name: "comment", required: true })),
+    ], async (data) => {
+      const parsed = String(data.get("matchers") ?? "").split("\n").map((l) => l.trim()).filter(Boolean).map(parseMatcher);
+      await api("/api/v1/silences", {
+        method: "POST",
+        body: {
+          matchers: parsed,
+          endsAt: Date.now() + Number(data.get("duration")),
+          comment: String(data.get("comment") ?? ""),
+        },
+      });
+      if (this.silences.open) void this.loadSilences();
+    });
+    text.focus();
+  }
+
+  /**
+   * A form under an alert that calls `submit` with its fields; the host's
+   * refusal is shown in the form, which stays open to be corrected.
+   * @param {any} alert
+   * @param {HTMLElement} item
+   * @param {string} name
+   * @param {string} action the submit button's text
+   * @param {HTMLElement[]} fields
+   * @param {(data: FormData) => Promise<unknown>} submit
+   */
+  inlineForm(alert, item, name, action, fields, submit) {
+    this.openForm = alert.id;
+    const error = h("p", { class: "error", hidden: true, role: "alert" });
+    const form = /** @type {HTMLFormElement} */ (h("form", { class: "inline-form", "data-form": name },
+      ...fields,
       error,
       h("div", { class: "actions" },
-        h("button", { type: "submit" }, "Silence"),
-        h("button", { type: "button", onclick: () => this.closeForm() }, "Cancel")));
+        h("button", { type: "submit" }, action),
+        h("button", { type: "button", onclick: () => this.closeForm() }, "Cancel"))));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const data = new FormData(/** @type {HTMLFormElement} */ (form));
       try {
-        const parsed = String(data.get("matchers") ?? "").split("\n").map((l) => l.trim()).filter(Boolean).map(parseMatcher);
-        await api("/api/v1/silences", {
-          method: "POST",
-          body: {
-            matchers: parsed,
-            endsAt: Date.now() + Number(data.get("duration")),
-            comment: String(data.get("comment") ?? ""),
-          },
-        });
+        await submit(new FormData(form));
         this.closeForm();
-        if (this.silences.open) void this.loadSilences();
       } catch (e) {
         error.hidden = false;
         error.textContent = e instanceof Error ? e.message : String(e);
       }
     });
     this.replaceForm(item, form);
-    text.focus();
   }
 
   /** @param {HTMLElement} item @param {HTMLElement} form */
@@ -184,12 +184,12 @@ export class AlertsPanel {
       const { silences } = await api("/api/v1/silences");
       show(place, silences.length === 0
         ? h("p", { class: "muted" }, "No silences.")
-        : h("ul", { class: "silences" }, ...silences.map((/** @type {any} */ s) => h("li", { "data-silence-id": s.silence.id },
-          h("p", {}, s.silence.matchers.map((/** @type {any} */ m) => `${m.name}${m.op}${m.value}`).join(", ")),
-          h("p", { class: "muted small" }, `${s.active ? "active" : "not active"} · until ${dateTime(s.silence.endsAt)} · ${s.silence.comment}`),
+        : h("ul", { class: "silences" }, ...silences.map((/** @type {any} */ s) => h("li", { "data-silence-id": s.id },
+          h("p", {}, s.matchers.map((/** @type {any} */ m) => `${m.name}${m.op}${m.value}`).join(", ")),
+          h("p", { class: "muted small" }, `${s.active ? "active" : "not active"} · until ${dateTime(s.endsAt)} · ${s.comment}`),
           h("button", { type: "button", onclick: async () => {
             try {
-              await api(`/api/v1/silences/${encodeURIComponent(s.silence.id)}`, { method: "DELETE" });
+              await api(`/api/v1/silences/${encodeURIComponent(s.id)}`, { method: "DELETE" });
               void this.loadSilences();
             } catch (e) { failed(place, e); }
           } }, "Expire")))));

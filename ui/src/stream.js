@@ -16,7 +16,9 @@ const AUTH_CLOSE_CODES = new Set([1008, 4401, 4403]);
 
 /**
  * @typedef {"connecting"|"live"|"reconnecting"|"auth"} ConnectionState
- * @typedef {{state: ConnectionState, retryInMs?: number, attempt?: number, reason?: string}} ConnectionStatus
+ * @typedef {{state: ConnectionState, retryInMs?: number, attempt?: number, reason?: string, refused?: boolean}} ConnectionStatus
+ *   `refused`: the socket closed before it opened (the host is down, or
+ *   refused the upgrade: a browser is not told which).
  */
 
 export class Stream {
@@ -50,6 +52,7 @@ export class Stream {
     // second subprotocol, and the host answers with `perfwatch`.
     const socket = bearer ? new WebSocket(url, ["perfwatch", `bearer.${bearer}`]) : new WebSocket(url);
     this.socket = socket;
+    let opened = false;
     socket.addEventListener("message", (event) => {
       this.heard();
       let message;
@@ -65,11 +68,12 @@ export class Stream {
       this.onMessage(message);
     });
     socket.addEventListener("open", () => {
+      opened = true;
       this.heard();
       window.clearInterval(this.pingTimer);
       this.pingTimer = window.setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
     });
-    socket.addEventListener("close", (event) => this.lost(socket, event.code, event.reason));
+    socket.addEventListener("close", (event) => this.lost(socket, event.code, event.reason, !opened));
   }
 
   /** @param {unknown} message */
@@ -93,8 +97,9 @@ export class Stream {
    * @param {WebSocket} socket
    * @param {number} code
    * @param {string} reason
+   * @param {boolean} refused
    */
-  lost(socket, code, reason) {
+  lost(socket, code, reason, refused) {
     if (socket !== this.socket) return;
     window.clearTimeout(this.silenceTimer);
     window.clearInterval(this.pingTimer);
@@ -109,7 +114,7 @@ export class Stream {
     const backoff = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.attempt - 1));
     // Jitter, so a thousand pages do not all come back in the same second.
     const retryInMs = Math.round(backoff * (0.5 + Math.random() / 2));
-    this.onStatus({ state: "reconnecting", retryInMs, attempt: this.attempt, reason });
+    this.onStatus({ state: "reconnecting", retryInMs, attempt: this.attempt, reason, refused });
     this.retryTimer = window.setTimeout(() => this.connect(), retryInMs);
   }
 }
