@@ -7,6 +7,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod alert;
+pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -105,6 +105,13 @@ fn the_dashboard_shows_the_system_live_and_acts_through_the_api() {
         "[...document.querySelectorAll('[data-state=firing] li.alert')].some(l => l.textContent.includes('rule:queue-deep'))",
         PAGE_WAIT,
     );
+    page.wait_for(
+        "the critical alert to take points off the health score",
+        "(() => { const part = document.querySelector('#health li[data-part=alerts]'); \
+         return part && part.textContent.includes('critical') && !part.textContent.startsWith('0 ') \
+         && Number(document.getElementById('health').dataset.score) <= 85; })()",
+        PAGE_WAIT,
+    );
     assert_eq!(
         page.eval("document.querySelectorAll('img').length"),
         json!(0)

@@ -285,18 +285,24 @@ export function showStatus(body, status) {
 }
 
 /**
- * The health score, when the host reports one (`metrics_update.health`);
- * hidden otherwise rather than made up here.
- * @param {HTMLElement} place
- * @param {any} health
+ * The health score of the latest tick (`metrics_update.health`), and the
+ * parts that took points off, so a user sees why it is 62.
+ * @param {HTMLElement} place a `<details>` with a summary and a list
+ * @param {{score: number, parts: {name: string, penalty: number, detail: string}[]}|undefined} health
  */
 export function showHealth(place, health) {
-  const score = typeof health === "number" ? health : health?.score;
-  if (typeof score !== "number") {
+  if (!health || typeof health.score !== "number") {
     place.hidden = true;
     return;
   }
   place.hidden = false;
-  place.dataset.level = score >= 80 ? "good" : score >= 50 ? "fair" : "poor";
-  place.textContent = `Health ${Math.round(score)}`;
+  place.dataset.level = health.score >= 80 ? "good" : health.score >= 50 ? "fair" : "poor";
+  place.dataset.score = String(health.score);
+  const summary = place.querySelector("summary");
+  if (summary) summary.textContent = `Health ${Math.round(health.score)}`;
+  const list = place.querySelector("ul");
+  if (list) {
+    show(list, ...health.parts.map((part) => h("li", { "data-part": part.name },
+      h("strong", {}, part.penalty > 0 ? `−${part.penalty}` : "0"), ` ${part.name}: ${part.detail}`)));
+  }
 }

@@ -43,6 +43,7 @@ const ENGINE_OWNERS: &[(&str, &[&str])] = &[
 /// which [`the_declared_module_graph_has_no_cycle`] checks.
 const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("alert", &["clock", "config", "dir", "model", "window"]),
+    ("analysis", &["model"]),
     (
         "app",
         &[
@@ -71,8 +72,8 @@ const HOST_MODULE_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "runtime",
         &[
-            "alert", "app", "clock", "collect", "config", "memory", "model", "plugins", "rules",
-            "server", "snapshot", "store", "window",
+            "alert", "analysis", "app", "clock", "collect", "config", "memory", "model", "plugins",
+            "rules", "server", "snapshot", "store", "window",
         ],
     ),
     (

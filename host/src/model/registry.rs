@@ -107,6 +107,12 @@ pub const REGISTRY: &[MetricInfo] = &[
         "share of failed plugin calls over the last minute",
     ),
     gauge(
+        "perfwatch.healthScore",
+        "score",
+        1,
+        "health score 0-100 of the tick before (analysis/health.rs has the formula)",
+    ),
+    gauge(
         "agents.totalAgents",
         "agents",
         0,

@@ -19,6 +19,7 @@ use crate::alert::{
     AlertEngine, AlertEvent, BottleneckEvent, Condition, StateFile, Timing, evaluate_alert_rules,
     evaluate_thresholds,
 };
+use crate::analysis::{Health, HealthInputs, health};
 use crate::app::{AppState, PluginView};
 use crate::clock;
 use crate::collect::{OverheadTracker, SystemCollector, TickCost};
@@ -50,6 +51,9 @@ pub struct Ticker {
     alert_state: StateFile,
     /// What `plugin_status` last reported, to stream only changes.
     last_plugin_health: Vec<PluginHealth>,
+    /// The last tick's health score, stored with the next tick's batch: it
+    /// is known only once that tick's alerts are evaluated.
+    pending_health: Option<Sample>,
 }
 
 /// A plugin instance's name, channel, status and last error.
@@ -77,6 +81,7 @@ impl Ticker {
             last_maintenance_ms: i64::MIN,
             last_merged_day_ms: i64::MIN,
             last_plugin_health: Vec::new(),
+            pending_health: None,
             alert_state,
             updates,
         };
@@ -106,6 +111,7 @@ impl Ticker {
         self.apply_updates();
         let started = Instant::now();
         let mut batch = self.system.collect(tick_ms);
+        batch.extend(self.pending_health.take());
         let mut cost = TickCost::default();
         let outcomes =
             futures::future::join_all(self.collectors.iter_mut().map(|c| c.collect(tick_ms))).await;
@@ -149,13 +155,39 @@ impl Ticker {
             .evict(tick_ms);
 
         self.evaluate(tick_ms);
-        let snapshot = {
+        let mut snapshot = {
             let window = self.state.window.read().expect("window lock");
             crate::snapshot::build(&window, tick_ms)
         };
+        let health = self.health(&snapshot);
+        self.pending_health = Some(Sample::gauge(
+            "perfwatch.healthScore",
+            health.score,
+            tick_ms,
+        ));
+        snapshot["health"] = serde_json::to_value(&health).expect("health serialises");
         self.state.hub.publish("metrics_update", &snapshot);
         *self.state.current.write().expect("current lock") = snapshot;
         self.maintain_store(tick_ms);
+    }
+
+    /// The health score of the tick whose alerts were just evaluated.
+    fn health(&self, snapshot: &serde_json::Value) -> Health {
+        let firing = self.state.alerts.lock().expect("alerts lock").firing();
+        let current = self
+            .state
+            .bottlenecks
+            .lock()
+            .expect("bottlenecks lock")
+            .current();
+        health(&HealthInputs {
+            firing: &firing,
+            bottlenecks: &current,
+            cpu_percent: snapshot["system"]["cpuUsage"].as_f64(),
+            memory_percent: snapshot["system"]["memoryUsage"].as_f64(),
+            disk_percent: snapshot["system"]["diskUsage"].as_f64(),
+            error_rate: snapshot["tracing"]["errorRate"].as_f64(),
+        })
     }
 
     fn apply_updates(&mut self) {
