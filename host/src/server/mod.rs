@@ -9,6 +9,7 @@ mod error;
 mod export;
 mod health;
 mod ingest;
+mod metrics;
 mod params;
 mod query;
 mod receivers;
@@ -33,6 +34,7 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/metrics", post(ingest::post_metrics))
         .route("/v1/metrics", post(receivers::otlp_metrics))
