@@ -119,13 +119,13 @@ struct Measured {
     file_mib: f64,
 }
 
-async fn measure(csv_component: &Path, data: &Dataset) -> anyhow::Result<Measured> {
+async fn measure(component: &Path, format: &str, data: &Dataset) -> anyhow::Result<Measured> {
     let day_start = (crate::memory::now_ms() / DAY_MS - 2) * DAY_MS;
     let filled = Instant::now();
     let host = HostProcess::start_prepared(
         |dir| {
             std::fs::create_dir_all(dir.join("plugins"))?;
-            std::fs::copy(csv_component, dir.join("plugins/csv.wasm"))?;
+            std::fs::copy(component, dir.join(format!("plugins/{format}.wasm")))?;
             tokio::task::block_in_place(|| {
                 tokio::runtime::Handle::current().block_on(fill(&dir.join("data"), day_start, data))
             })
@@ -158,7 +158,7 @@ async fn measure(csv_component: &Path, data: &Dataset) -> anyhow::Result<Measure
     let started = Instant::now();
     let answer = client
         .post(format!(
-            "http://{}/api/v1/export?format=csv&start={day_start}&end={}",
+            "http://{}/api/v1/export?format={format}&start={day_start}&end={}",
             host.addr(),
             day_start + DAY_MS
         ))
@@ -189,35 +189,61 @@ async fn measure(csv_component: &Path, data: &Dataset) -> anyhow::Result<Measure
     })
 }
 
-pub async fn run(csv_component: &Path) -> anyhow::Result<String> {
+/// An exporter to measure: its component, and whether it gets the second
+/// dataset too.
+pub struct Format {
+    /// What the table calls it.
+    pub name: &'static str,
+    /// Its component.
+    pub component: std::path::PathBuf,
+    /// Also measured on the 2,000-series dataset.
+    pub both_datasets: bool,
+}
+
+pub async fn run(formats: &[Format]) -> anyhow::Result<String> {
     let mut out = String::new();
     writeln!(out, "## Streaming export\n")?;
     writeln!(
         out,
         "Command: `cargo xtask bench export` (bench/src/export_stream.rs); a merged day of {} points per dataset \
-         exported as CSV through the exporter `cargo xtask new-plugin exporter` generates (`fixture-csv`), over \
-         `POST /api/v1/export`; RSS of the real host sampled every 5 ms, against the same host idle just before.\n",
+         exported through the exporter `cargo xtask new-plugin exporter` generates (`fixture-csv`) and the shipped \
+         `csv` and `prometheus-text` exporters, over `POST /api/v1/export`; RSS of the real host sampled every 5 ms, \
+         against the same host idle just before.\n",
         DATASETS[0].points()
     )?;
     writeln!(
         out,
-        "| dataset | host RSS growth while exporting (aim ≤ {AIM_MIB} MiB) | idle host (baseline) | export rate | store filled in |"
+        "| exporter | dataset | host RSS growth while exporting (aim ≤ {AIM_MIB} MiB) | idle host (baseline) | export rate | store filled in |"
     )?;
-    writeln!(out, "| --- | --- | --- | --- | --- |")?;
-    for data in &DATASETS {
-        let m = measure(csv_component, data).await?;
-        writeln!(
-            out,
-            "| {} | {:.1} MiB (peak {:.1} MiB) | {:.1} MiB | {:.0} samples/s ({:.1} s, {:.0} MiB of CSV) | {:.0} s |",
-            data.name,
-            m.growth,
-            m.idle + m.growth,
-            m.idle,
-            data.points() as f64 / m.elapsed.as_secs_f64(),
-            m.elapsed.as_secs_f64(),
-            m.file_mib,
-            m.fill.as_secs_f64()
-        )?;
+    writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
+    for format in formats {
+        let datasets = if format.both_datasets {
+            &DATASETS[..]
+        } else {
+            &DATASETS[..1]
+        };
+        for data in datasets {
+            let plugin = format
+                .component
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("x");
+            let plugin = plugin.replace('_', "-");
+            let m = measure(&format.component, &plugin, data).await?;
+            writeln!(
+                out,
+                "| {} | {} | {:.1} MiB (peak {:.1} MiB) | {:.1} MiB | {:.0} samples/s ({:.1} s, {:.0} MiB written) | {:.0} s |",
+                format.name,
+                data.name,
+                m.growth,
+                m.idle + m.growth,
+                m.idle,
+                data.points() as f64 / m.elapsed.as_secs_f64(),
+                m.elapsed.as_secs_f64(),
+                m.file_mib,
+                m.fill.as_secs_f64()
+            )?;
+        }
     }
     writeln!(out)?;
     Ok(out)

@@ -4,7 +4,7 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, channels, storage, memory, codecs, export); with none it runs them
+//! rules, latency, channels, storage, memory, codecs, export, metrics); with none it runs them
 //! all.
 
 mod codecs;
@@ -16,6 +16,7 @@ mod host_process;
 mod ingest;
 mod latency;
 mod memory;
+mod metrics_scrape;
 mod page;
 mod plugins;
 mod prometheus;
@@ -28,7 +29,8 @@ mod store;
 mod untuned;
 
 const SECTIONS: &[&str] = &[
-    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export", "page",
+    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export", "metrics",
+    "page",
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -64,8 +66,27 @@ fn main() -> anyhow::Result<()> {
         out.push_str(&codecs::run()?);
     }
     if wanted("export") {
-        let csv = plugins::fixture("fixture-csv")?;
-        out.push_str(&runtime.block_on(export_stream::run(&csv))?);
+        let formats = [
+            export_stream::Format {
+                name: "`fixture-csv` (the generated exporter)",
+                component: plugins::fixture("fixture-csv")?,
+                both_datasets: true,
+            },
+            export_stream::Format {
+                name: "`csv`",
+                component: plugins::fixture("csv")?,
+                both_datasets: false,
+            },
+            export_stream::Format {
+                name: "`prometheus-text`",
+                component: plugins::fixture("prometheus-text")?,
+                both_datasets: false,
+            },
+        ];
+        out.push_str(&runtime.block_on(export_stream::run(&formats))?);
+    }
+    if wanted("metrics") {
+        out.push_str(&runtime.block_on(metrics_scrape::run())?);
     }
     if wanted("page") {
         out.push_str(&page::run()?);

@@ -69,6 +69,35 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Export a range from the running host through an exporter plugin
+    /// (json, csv, prometheus-text, summary, grafana, datadog, newrelic)
+    /// into its export_path; an unknown format lists the loaded ones.
+    Export {
+        /// The exporter plugin.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Start, epoch ms (default: 24 hours back).
+        #[arg(long)]
+        start: Option<i64>,
+        /// End, epoch ms (default: now).
+        #[arg(long)]
+        end: Option<i64>,
+        /// The format's layout: wide (csv), openmetrics (prometheus-text), markdown (summary).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Only this metric's series.
+        #[arg(long)]
+        metric: Option<String>,
+        /// Only series with these labels, `host=a,cpu=0`.
+        #[arg(long)]
+        labels: Option<String>,
+        /// Also copy the file here; `-` writes it to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Config file (TOML), for the host's address; the built-in defaults when left out.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// The running host's alert channels: list them, or send a test
     /// notification through one.
     Channels {
@@ -268,6 +297,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let text = runtime.block_on(perfwatch::cli::api_get(&config, path, &params))?;
             println!("{text}");
+            Ok(())
+        }
+        Command::Export {
+            format,
+            start,
+            end,
+            layout,
+            metric,
+            labels,
+            out,
+            config,
+        } => {
+            let config = load_config(config)?;
+            let request = perfwatch::cli::ExportRequest {
+                format,
+                start,
+                end,
+                layout,
+                metric,
+                labels,
+            };
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let answer =
+                runtime.block_on(perfwatch::cli::export(&config, &request, out.as_deref()))?;
+            // The document itself may be on standard output.
+            eprintln!(
+                "{} records, {} bytes in {}",
+                answer["recordCount"],
+                answer["fileSize"],
+                answer["filePath"].as_str().unwrap_or("?")
+            );
             Ok(())
         }
         Command::Serve { config } => {

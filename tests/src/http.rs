@@ -36,6 +36,17 @@ pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     )
 }
 
+/// `GET path`, reporting a refused connection instead of panicking: for
+/// a peer that may not listen yet.
+pub fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
+    try_request(addr, "GET", path, &[], b"")
+}
+
+/// `GET path` with the given headers (`Accept`, say).
+pub fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    request(addr, "GET", path, headers, b"")
+}
+
 /// `DELETE path`.
 pub fn delete(addr: SocketAddr, path: &str) -> HttpResponse {
     request(

@@ -10,6 +10,7 @@ mod host;
 mod http;
 mod peer;
 mod prometheus;
+mod python;
 mod server;
 mod smtp;
 mod wait;
@@ -20,9 +21,12 @@ pub use chromium::{CHROMIUM_BINARY, Chromium, Page, Transfer, artifact_path};
 pub use host::{
     CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
 };
-pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
+pub use http::{
+    HttpResponse, delete, get, get_with, post_bytes, post_json, try_get, try_post_json,
+};
 pub use peer::{HttpPeer, Received, Route};
-pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
+pub use prometheus::{PROMETHEUS_BINARY, PROMTOOL_BINARY, PrometheusProcess};
+pub use python::{TEST_PYTHON_PACKAGES, run_python, test_python};
 pub use server::{ServerProcess, free_loopback_addr};
 pub use smtp::{ReceivedMail, SYSTEM_PYTHON, SmtpRelay, SmtpSecurity, TestCertificate};
 pub use wait::{WAIT, eventually, wait_for};

@@ -265,3 +265,78 @@ fn the_dashboard_shows_the_system_live_and_acts_through_the_api() {
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     drop(host);
 }
+
+/// An admin token for the access test; tokens hold letters, digits and `._~+/=-`.
+const TOKEN: &str = "dashboard-test.token-7f3a";
+
+#[test]
+fn with_a_token_set_the_page_asks_for_it_once_and_keeps_it_for_the_tab() {
+    let dir = HostDir::new().config(1000, &format!("[server]\nauth_token = \"{TOKEN}\"\n"));
+    let host = dir.start();
+    let browser = Chromium::launch();
+    let mut page = browser.page();
+    page.navigate(&host.url("/"));
+
+    // The page itself loads; the stream and the API ask for the token.
+    page.wait_for(
+        "the token dialog",
+        "document.getElementById('token-dialog').open && document.body.dataset.connection === 'auth'",
+        PAGE_WAIT,
+    );
+    page.fill("#token-form input[name=token]", TOKEN);
+    page.eval("document.getElementById('token-form').requestSubmit()");
+    page.wait_for(
+        "the stream to be live",
+        "document.body.dataset.connection === 'live'",
+        PAGE_WAIT,
+    );
+    cpu_chart_last(&mut page, 1);
+    page.wait_for(
+        "the panels read through the API",
+        "document.querySelector('#status-body table, #status-body p') !== null && !document.getElementById('alerts-body').textContent.includes('needs a token')",
+        PAGE_WAIT,
+    );
+    assert_eq!(
+        page.eval("sessionStorage.getItem('perfwatch.token')"),
+        json!(TOKEN),
+        "kept for the tab"
+    );
+
+    // Opened again in the same tab: no question asked.
+    page.navigate(&host.url("/"));
+    page.wait_for(
+        "the stream to be live again",
+        "document.body.dataset.connection === 'live'",
+        PAGE_WAIT,
+    );
+    assert_eq!(
+        page.eval("document.getElementById('token-dialog').open"),
+        json!(false)
+    );
+
+    // A wrong token is refused and asked for again, saying why.
+    page.eval("sessionStorage.setItem('perfwatch.token', 'not-the-token')");
+    page.navigate(&host.url("/"));
+    page.wait_for(
+        "the dialog saying the token was refused",
+        "document.getElementById('token-dialog').open && document.getElementById('token-error').textContent.includes('refused')",
+        PAGE_WAIT,
+    );
+    assert_eq!(
+        page.eval("sessionStorage.getItem('perfwatch.token')"),
+        json!(null)
+    );
+
+    // The token is never in a URL the page requested.
+    assert!(
+        page.requests().iter().all(|url| !url.contains(TOKEN)),
+        "the token travelled in a URL"
+    );
+    let errors: Vec<String> = page
+        .errors()
+        .into_iter()
+        // The refusals themselves (401s, the refused upgrade) are the point.
+        .filter(|e| !(e.starts_with("log:") && e.contains("\"source\":\"network\"")))
+        .collect();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+}

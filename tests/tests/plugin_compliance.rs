@@ -17,17 +17,23 @@ fn check(file: &std::path::Path) -> (bool, String) {
 const SHIPPED: &[(&str, &str)] = &[
     ("alertmanager", "channel"),
     ("console", "channel"),
+    ("csv", "exporter"),
+    ("datadog", "exporter"),
     ("discord", "channel"),
     ("email", "channel"),
+    ("grafana", "exporter"),
     ("http-json", "collector"),
     ("http-probe", "collector"),
     ("json", "exporter"),
     ("loadavg", "collector"),
+    ("newrelic", "exporter"),
     // Written in Python: plugins/collectors/pressure, tests/tests/second_language.rs.
     ("pressure", "collector"),
     ("process", "collector"),
     ("prometheus", "collector"),
+    ("prometheus-text", "exporter"),
     ("slack", "channel"),
+    ("summary", "exporter"),
     ("webhook", "channel"),
 ];
 

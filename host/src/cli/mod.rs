@@ -1,11 +1,13 @@
 //! The commands that talk to a running host or inspect plugins: `perfwatch
 //! query`, `perfwatch plugins …` (live status from a running host, or what
 //! is on disk when none runs), the plugin half of `perfwatch config check`,
-//! and `perfwatch channels …` (`channels.rs`).
+//! `perfwatch channels …` (`channels.rs`) and `perfwatch export` (`export.rs`).
 
 mod channels;
+mod export;
 
 pub use channels::{channels_list, channels_test};
+pub use export::{ExportRequest, export};
 
 use std::fmt::Write as _;
 use std::path::Path;

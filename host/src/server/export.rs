@@ -1,4 +1,4 @@
-//! `POST /api/v1/export?format=json&start=MS&end=MS`: renders the stored
+//! `POST /api/v1/export?format=json&start=MS&end=MS[&layout=][&metric=][&labels=]`: renders the stored
 //! range with the exporter plugin named by `format` and writes the file
 //! into `export_path`. The plugin returns bytes in pieces; only the host
 //! writes files.
@@ -32,6 +32,14 @@ pub struct ExportParams {
     start: Option<i64>,
     #[serde(default, deserialize_with = "epoch_ms")]
     end: Option<i64>,
+    /// The format's layout (`wide` for csv, `openmetrics` for
+    /// prometheus-text), handed to the plugin as its `layout` option; a
+    /// format without layouts refuses it.
+    layout: Option<String>,
+    /// Only this metric's series.
+    metric: Option<String>,
+    /// Only series whose labels include these (`host=a,cpu=0`).
+    labels: Option<String>,
 }
 
 /// What was written, in the original system's field names.
@@ -54,7 +62,14 @@ pub async fn export(
     let now = crate::clock::now_ms();
     let (start, end) = time_range(params.start, params.end, DEFAULT_EXPORT_SPAN_MS)?;
 
-    let series = state.store.series(None).await?;
+    let metric = params
+        .metric
+        .as_deref()
+        .map(super::query::metric)
+        .transpose()?;
+    let selector = super::query::selector(params.labels.as_deref())?;
+    let mut series = state.store.series(metric).await?;
+    series.retain(|s| s.labels.includes(&selector));
     let alerts = {
         let engine = state.alerts.lock().expect("alerts lock");
         let mut alerts = engine.firing();
@@ -93,7 +108,7 @@ pub async fn export(
             series_count: u32::try_from(series.len()).unwrap_or(u32::MAX),
             alert_count: u32::try_from(alerts.len()).unwrap_or(u32::MAX),
             bottleneck_count: u32::try_from(bottlenecks.len()).unwrap_or(u32::MAX),
-            options: "{}".to_owned(),
+            options: format_options(params.layout.as_deref()),
         })
         .await
         .map_err(unavailable)?;
@@ -197,6 +212,14 @@ pub async fn export(
         media_type: kind.media_type,
         record_count: points,
     }))
+}
+
+/// The plugin's format options as the JSON object the WIT hands over.
+fn format_options(layout: Option<&str>) -> String {
+    match layout {
+        Some(layout) => serde_json::json!({ "layout": layout }).to_string(),
+        None => "{}".to_owned(),
+    }
 }
 
 async fn write(

@@ -9,6 +9,7 @@ mod error;
 mod export;
 mod health;
 mod ingest;
+mod metrics;
 mod params;
 mod query;
 mod receivers;
@@ -37,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{file}", get(ui::asset))
         .route("/favicon.ico", get(ui::icon))
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/metrics", post(ingest::post_metrics))
         .route("/v1/metrics", post(receivers::otlp_metrics))

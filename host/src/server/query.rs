@@ -21,13 +21,13 @@ const DEFAULT_QUERY_SPAN_MS: i64 = 3_600_000;
 /// Step of a range query when none is given.
 const DEFAULT_STEP_MS: i64 = 60_000;
 
-fn metric(name: &str) -> Result<String, ApiError> {
+pub(super) fn metric(name: &str) -> Result<String, ApiError> {
     canonical_metric_name(name).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// `labels` as a JSON object (`{"host":"a"}`) or `name=value` pairs
 /// separated by commas (`host=a,cpu=0`); series whose labels include them match.
-fn selector(text: Option<&str>) -> Result<Labels, ApiError> {
+pub(super) fn selector(text: Option<&str>) -> Result<Labels, ApiError> {
     let Some(text) = text.map(str::trim) else {
         return Ok(Labels::new());
     };
