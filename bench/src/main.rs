@@ -4,14 +4,15 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, channels, storage, memory, codecs, export); with none it runs them
-//! all.
+//! rules, latency, channels, storage, memory, codecs, export, fanout); with none it
+//! runs them all.
 
 mod codecs;
 mod component_cost;
 mod dataset;
 mod delivery;
 mod export_stream;
+mod fanout;
 mod host_process;
 mod ingest;
 mod latency;
@@ -27,7 +28,7 @@ mod store;
 mod untuned;
 
 const SECTIONS: &[&str] = &[
-    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export",
+    "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export", "fanout",
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +66,9 @@ fn main() -> anyhow::Result<()> {
     if wanted("export") {
         let csv = plugins::fixture("fixture-csv")?;
         out.push_str(&runtime.block_on(export_stream::run(&csv))?);
+    }
+    if wanted("fanout") {
+        out.push_str(&runtime.block_on(fanout::run())?);
     }
     print!("{out}");
     Ok(())

@@ -11,6 +11,7 @@ mod peer;
 mod prometheus;
 mod server;
 mod smtp;
+mod tls;
 mod wait;
 mod ws;
 
@@ -18,11 +19,12 @@ pub use alertmanager::{ALERTMANAGER_BINARY, AlertmanagerProcess};
 pub use host::{
     CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
 };
-pub use http::{HttpResponse, delete, get, post_bytes, post_json, try_post_json};
+pub use http::{HttpResponse, delete, get, post_bytes, post_json, request, try_post_json};
 pub use peer::{HttpPeer, Received, Route};
 pub use prometheus::{PROMETHEUS_BINARY, PrometheusProcess};
 pub use server::{ServerProcess, free_loopback_addr};
 pub use smtp::{ReceivedMail, SYSTEM_PYTHON, SmtpRelay, SmtpSecurity, TestCertificate};
+pub use tls::{https_request, wss_connect};
 pub use wait::{WAIT, eventually, wait_for};
 pub use ws::Stream;
 
