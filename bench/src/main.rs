@@ -4,14 +4,15 @@
 //! ratios hold across runs on a shared VM where absolute times drift.
 //!
 //! `perfwatch-bench [SECTION…]` runs only the named sections (plugins,
-//! rules, latency, channels, storage, memory, codecs, export, metrics); with none it runs them
-//! all.
+//! rules, latency, channels, storage, memory, codecs, export, metrics, page, fanout); with
+//! none it runs them all.
 
 mod codecs;
 mod component_cost;
 mod dataset;
 mod delivery;
 mod export_stream;
+mod fanout;
 mod host_process;
 mod ingest;
 mod latency;
@@ -30,7 +31,7 @@ mod untuned;
 
 const SECTIONS: &[&str] = &[
     "plugins", "rules", "latency", "channels", "storage", "memory", "codecs", "export", "metrics",
-    "page",
+    "page", "fanout",
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -90,6 +91,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("page") {
         out.push_str(&page::run()?);
+    }
+    if wanted("fanout") {
+        out.push_str(&runtime.block_on(fanout::run())?);
     }
     print!("{out}");
     Ok(())

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::alert::{AlertEngine, BottleneckTracker, DeliveryQueue, Silences};
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::hub::{Hub, StreamLimits};
 use crate::ingest::DeltaSums;
 use crate::model::{Acknowledgement, Alert, Sample};
 use crate::plugins::{ExporterPlugin, Loader, PluginKind, PluginStats};
@@ -194,6 +194,10 @@ impl AppState {
     /// State around an open store.
     pub fn new(config: Config, store: Store) -> Self {
         let silences = Silences::load(&config.data_dir);
+        let hub = Hub::new(StreamLimits {
+            max_clients: config.server.max_ws_clients,
+            ..Default::default()
+        });
         Self {
             config: Arc::new(config),
             store,
@@ -201,7 +205,7 @@ impl AppState {
             alerts: Default::default(),
             bottlenecks: Default::default(),
             silences: Arc::new(Mutex::new(silences)),
-            hub: Hub::new(),
+            hub,
             current: Arc::new(RwLock::new(serde_json::Value::Null)),
             plugins: Default::default(),
             deliveries: DeliveryQueue::empty(),

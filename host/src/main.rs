@@ -346,7 +346,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(match path {
         Some(path) => Config::load(&path)?,
-        None => Config::defaults(),
+        None => Config::defaults_with_env()?,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::window::SampleWindow;
 /// The fields the original snapshot always carried, by section. They are
 /// present in every update (as `null` until something reports them: the
 /// original reported 0, or 60 fps, for metrics nobody measured).
-const SECTIONS: &[(&str, &[&str])] = &[
+pub const SECTIONS: &[(&str, &[&str])] = &[
     (
         "system",
         &["cpuUsage", "memoryUsage", "diskUsage", "networkLatency"],

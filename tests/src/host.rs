@@ -169,6 +169,11 @@ impl HostDir {
         PerfwatchProcess::start(&config)
     }
 
+    /// As [`HostDir::start`], with environment variables set for the host.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> PerfwatchProcess {
+        PerfwatchProcess::start_with_env(&self.config_file(), env)
+    }
+
     /// The directory itself.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -203,12 +208,18 @@ pub struct PerfwatchProcess {
 impl PerfwatchProcess {
     /// Runs `perfwatch serve --config <config>` and waits for it to listen.
     pub fn start(config: &Path) -> Self {
+        Self::start_with_env(config, &[])
+    }
+
+    /// As [`PerfwatchProcess::start`], with environment variables set.
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(perfwatch_binary())
             .args(["serve", "--config"])
             .arg(config)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .spawn()
             .expect("perfwatch starts");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -222,7 +233,12 @@ impl PerfwatchProcess {
         let (addr_tx, addr_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("perfwatch listening on http://") {
+                let served = line.strip_prefix("perfwatch listening on ");
+                let addr = served.and_then(|s| {
+                    s.strip_prefix("http://")
+                        .or_else(|| s.strip_prefix("https://"))
+                });
+                if let Some(addr) = addr {
                     let _ = addr_tx.send(addr.parse::<SocketAddr>().expect("a socket address"));
                 }
             }

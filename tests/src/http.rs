@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 client over a plain TCP socket: enough to drive the
-//! API without pulling a TLS stack into the test build.
+//! A minimal HTTP/1.1 client over a plain TCP socket (or the TLS stream of
+//! tls.rs): enough to drive the API.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -92,7 +92,8 @@ pub fn try_post_json(addr: SocketAddr, path: &str, body: &str) -> std::io::Resul
     )
 }
 
-fn request(
+/// Any method with any headers (`Authorization`, say).
+pub fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -110,14 +111,26 @@ fn try_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<HttpResponse> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    exchange(stream, addr, method, path, headers, body)
+}
+
+/// One request and its answer over `stream`, plain or TLS.
+pub(crate) fn exchange(
+    mut stream: impl Read + Write,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpResponse> {
     let incomplete = || {
         std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
             "incomplete HTTP response",
         )
     };
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -126,7 +139,7 @@ fn try_request(
     stream.write_all(head.as_bytes())?;
     // A server may answer (413, say) and close before it has read the whole
     // body: the answer is still there to read.
-    let written = stream.write_all(body);
+    let written = stream.write_all(body).and_then(|()| stream.flush());
     let mut raw = Vec::new();
     let read = stream.read_to_end(&mut raw);
     if raw.is_empty() {

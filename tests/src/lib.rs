@@ -13,6 +13,7 @@ mod prometheus;
 mod python;
 mod server;
 mod smtp;
+mod tls;
 mod wait;
 mod ws;
 
@@ -22,13 +23,14 @@ pub use host::{
     CliOutput, HostDir, PerfwatchProcess, perfwatch_binary, profile_dir, repo_root, run_cli,
 };
 pub use http::{
-    HttpResponse, delete, get, get_with, post_bytes, post_json, try_get, try_post_json,
+    HttpResponse, delete, get, get_with, post_bytes, post_json, request, try_get, try_post_json,
 };
 pub use peer::{HttpPeer, Received, Route};
 pub use prometheus::{PROMETHEUS_BINARY, PROMTOOL_BINARY, PrometheusProcess};
 pub use python::{TEST_PYTHON_PACKAGES, run_python, test_python};
 pub use server::{ServerProcess, free_loopback_addr};
 pub use smtp::{ReceivedMail, SYSTEM_PYTHON, SmtpRelay, SmtpSecurity, TestCertificate};
+pub use tls::{https_request, wss_connect};
 pub use wait::{WAIT, eventually, wait_for};
 pub use ws::Stream;
 

@@ -3,7 +3,7 @@
 // treats a silent socket as lost, so a host that restarted or a network
 // that dropped the connection without a close is noticed.
 
-import { authRequired, token } from "./api.js";
+import { token } from "./api.js";
 
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 30_000;
@@ -11,8 +11,6 @@ const LONGEST_RETRY_MS = 30_000;
 const SILENCE_LIMIT_MS = 45_000;
 /** How often the page says it is alive (the host answers `pong`). */
 const PING_EVERY_MS = 30_000;
-/** Close codes by which the host refuses a connection without a valid token. */
-const AUTH_CLOSE_CODES = new Set([1008, 4401, 4403]);
 
 /**
  * @typedef {"connecting"|"live"|"reconnecting"|"auth"} ConnectionState
@@ -73,7 +71,7 @@ export class Stream {
       window.clearInterval(this.pingTimer);
       this.pingTimer = window.setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
     });
-    socket.addEventListener("close", (event) => this.lost(socket, event.code, event.reason, !opened));
+    socket.addEventListener("close", (event) => this.lost(socket, event.reason, !opened));
   }
 
   /** @param {unknown} message */
@@ -95,21 +93,15 @@ export class Stream {
 
   /**
    * @param {WebSocket} socket
-   * @param {number} code
    * @param {string} reason
    * @param {boolean} refused
    */
-  lost(socket, code, reason, refused) {
+  lost(socket, reason, refused) {
     if (socket !== this.socket) return;
     window.clearTimeout(this.silenceTimer);
     window.clearInterval(this.pingTimer);
     this.socket = null;
     if (this.stopped) return;
-    if (AUTH_CLOSE_CODES.has(code)) {
-      this.onStatus({ state: "auth", reason });
-      authRequired();
-      return;
-    }
     this.attempt += 1;
     const backoff = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.attempt - 1));
     // Jitter, so a thousand pages do not all come back in the same second.

@@ -32,6 +32,17 @@ fn host_of(config: &Config) -> String {
     }
 }
 
+/// The config's admin token, if any: the CLI acts for the host's owner.
+fn admin_token(config: &Config) -> Option<&str> {
+    let server = &config.server;
+    server
+        .auth_token
+        .iter()
+        .chain(&server.admin_tokens)
+        .next()
+        .map(|t| t.expose())
+}
+
 /// `perfwatch query`: GETs an API path of the running host and returns the
 /// answer pretty-printed; an error answer becomes the command's error.
 pub async fn api_get(
@@ -56,6 +67,9 @@ async fn api_call(
         .timeout(Duration::from_secs(60))
         .build()?;
     let mut request = client.request(method, &url).query(params);
+    if let Some(token) = admin_token(config) {
+        request = request.bearer_auth(token);
+    }
     if let Some(body) = body {
         request = request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -85,7 +99,11 @@ pub async fn plugins_list(config: &Config) -> anyhow::Result<String> {
         .timeout(Duration::from_secs(3))
         .build()?;
     let mut out = String::new();
-    match client.get(&url).send().await {
+    let mut request = client.get(&url);
+    if let Some(token) = admin_token(config) {
+        request = request.bearer_auth(token);
+    }
+    match request.send().await {
         Ok(answer) => {
             let text = answer
                 .text()

@@ -6,6 +6,7 @@ mod channel;
 mod origin;
 mod plugin;
 mod secret;
+mod server;
 mod threshold;
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ pub use plugin::{
     DEFAULT_MEMORY_MIB, PluginConfig, PluginLimits,
 };
 pub use secret::{REDACTED, Secret, redact_keys};
+pub use server::{AUTH_TOKEN_ENV, DEFAULT_MAX_WS_CLIENTS, Role, ServerConfig};
 pub use threshold::{Direction, Threshold};
 
 /// The default configuration file, with comments; `perfwatch config default`
@@ -100,6 +102,8 @@ struct RawConfig {
     rules_dir: PathBuf,
     #[serde(default = "default_export_path")]
     export_path: PathBuf,
+    #[serde(default)]
+    server: server::RawServer,
     #[serde(default)]
     alerting: RawAlerting,
     #[serde(default = "threshold::default_thresholds")]
@@ -211,6 +215,8 @@ pub struct Config {
     pub rules_dir: PathBuf,
     /// Export directory.
     pub export_path: PathBuf,
+    /// Access control, TLS and the stream's limits.
+    pub server: ServerConfig,
     /// Notification settings.
     pub alerting: AlertingConfig,
     /// Warning/critical thresholds.
@@ -246,25 +252,37 @@ impl Config {
         Self::from_toml_str("", "defaults").expect("the built-in defaults are valid")
     }
 
-    /// Reads and validates a config file.
+    /// Reads and validates a config file, with [`AUTH_TOKEN_ENV`] applied.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        Self::parse(&text, &path.display().to_string(), env_token())
     }
 
-    /// Parses and validates config text; `origin` names it in errors.
+    /// The built-in defaults with [`AUTH_TOKEN_ENV`] applied: what
+    /// `perfwatch serve` runs without `--config`.
+    pub fn defaults_with_env() -> Result<Self, ConfigError> {
+        Self::parse("", "defaults", env_token())
+    }
+
+    /// Parses and validates config text; `origin` names it in errors. The
+    /// environment is not read.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, origin, None)
+    }
+
+    fn parse(text: &str, origin: &str, env_token: Option<String>) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        raw.validate().map_err(|message| ConfigError::Invalid {
-            origin: origin.to_owned(),
-            message,
-        })
+        raw.validate(env_token)
+            .map_err(|message| ConfigError::Invalid {
+                origin: origin.to_owned(),
+                message,
+            })
     }
 
     /// The address the server binds.
@@ -273,12 +291,17 @@ impl Config {
     }
 
     /// Where notifications link to: `external_url` when set, else
-    /// `http://` and `bound`, the address actually served (with `port = 0`,
-    /// the port the system picked).
+    /// `http://` (`https://` with TLS) and `bound`, the address actually
+    /// served (with `port = 0`, the port the system picked).
     pub fn external_url_for(&self, bound: std::net::SocketAddr) -> String {
+        let scheme = if self.server.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         match &self.external_url {
             Some(url) => url.clone(),
-            None => format!("http://{bound}"),
+            None => format!("{scheme}://{bound}"),
         }
     }
 
@@ -289,8 +312,13 @@ impl Config {
     }
 }
 
+/// [`AUTH_TOKEN_ENV`], when set and not empty.
+fn env_token() -> Option<String> {
+    std::env::var(AUTH_TOKEN_ENV).ok().filter(|t| !t.is_empty())
+}
+
 impl RawConfig {
-    fn validate(self) -> Result<Config, String> {
+    fn validate(self, env_token: Option<String>) -> Result<Config, String> {
         let bind: IpAddr = self.bind.parse().map_err(|_| {
             format!(
                 "`bind`: {:?} is not an IP address (for example \"127.0.0.1\" or \"::1\")",
@@ -332,6 +360,7 @@ impl RawConfig {
                 self.retention_days, self.rollup_1m_retention_days, self.rollup_1h_retention_days
             ));
         }
+        let server = self.server.validate(bind, env_token)?;
         let channels = channel::validate_channels(self.alerting.channels)?;
         let thresholds = threshold::validate_thresholds(self.thresholds)?;
         let alert_rules = alert_rule::validate_alert_rules(self.alert_rules)?;
@@ -349,6 +378,7 @@ impl RawConfig {
             plugins_dir: self.plugins_dir,
             rules_dir: self.rules_dir,
             export_path: self.export_path,
+            server,
             alerting: AlertingConfig {
                 enabled: self.alerting.enabled,
                 channels,

@@ -117,6 +117,19 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// An origin as a browser sends it (`Origin: https://example.com:8443`):
+/// its scheme, lowercase host and port (the scheme's default when absent).
+pub fn parse_origin(text: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = text.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let port = default_port(&scheme)?;
+    if rest.contains(['/', '?', '@', '*']) {
+        return None;
+    }
+    let (host, explicit) = split_host_port(rest)?;
+    (!host.is_empty()).then(|| (scheme, host.to_ascii_lowercase(), explicit.unwrap_or(port)))
+}
+
 /// `host`, `host:port`, `[v6]`, `[v6]:port`.
 fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
     let parse_port = |p: &str| p.parse::<u16>().ok().filter(|p| *p != 0);

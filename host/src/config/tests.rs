@@ -279,3 +279,72 @@ fn external_url_is_optional_checked_and_defaults_to_the_address_served() {
     let err = check("external_url = \"perfwatch.example.com\"").unwrap_err();
     assert!(err.contains("external_url"), "{err}");
 }
+
+#[test]
+fn tokens_are_subprotocol_characters_and_errors_do_not_show_them() {
+    for bad in ["has space", "semi;colon", "", "quote\"d", "naïve"] {
+        let text = format!("[server]\nread_tokens = [\"ok\", {bad:?}]\n");
+        let err = check(&text).unwrap_err();
+        assert!(err.contains("server.read_tokens[1]"), "{err}");
+        assert!(bad.is_empty() || !err.contains(bad), "{err}");
+    }
+    let err = Config::parse("", "test.toml", Some("bad token".into())).unwrap_err();
+    assert!(err.to_string().contains(AUTH_TOKEN_ENV), "{err}");
+    assert!(!err.to_string().contains("bad token"), "{err}");
+    check("[server]\nauth_token = \"aZ09._~+/=-\"\n").unwrap();
+}
+
+#[test]
+fn a_token_has_one_role() {
+    let c = check("[server]\nauth_token = \"a\"\nadmin_tokens = [\"b\"]\nread_tokens = [\"c\"]\n")
+        .unwrap();
+    assert_eq!(c.server.role_of("a"), Some(Role::Admin));
+    assert_eq!(c.server.role_of("b"), Some(Role::Admin));
+    assert_eq!(c.server.role_of("c"), Some(Role::Read));
+    assert_eq!(c.server.role_of("d"), None);
+    assert_eq!(c.server.role_of(""), None);
+    let err = check("[server]\nadmin_tokens = [\"b\"]\nread_tokens = [\"b\"]\n").unwrap_err();
+    assert!(
+        err.contains("read_tokens[0]") && err.contains("admin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_environment_token_replaces_the_files() {
+    let c = Config::parse(
+        "[server]\nauth_token = \"from-file\"\n",
+        "test.toml",
+        Some("from-env".into()),
+    )
+    .unwrap();
+    assert_eq!(c.server.role_of("from-env"), Some(Role::Admin));
+    assert_eq!(c.server.role_of("from-file"), None);
+}
+
+#[test]
+fn a_non_loopback_bind_needs_a_token_or_an_explicit_opt_out() {
+    let err = check("bind = \"0.0.0.0\"").unwrap_err();
+    for needed in [
+        "server",
+        "auth_token",
+        AUTH_TOKEN_ENV,
+        "allow_unauthenticated",
+    ] {
+        assert!(err.contains(needed), "{err}");
+    }
+    check("bind = \"0.0.0.0\"\n[server]\nread_tokens = [\"r\"]\n").unwrap();
+    check("bind = \"::\"\n[server]\nallow_unauthenticated = true\n").unwrap();
+    Config::parse("bind = \"0.0.0.0\"", "test.toml", Some("t".into())).unwrap();
+    check("bind = \"::1\"").unwrap();
+}
+
+#[test]
+fn tls_needs_both_files_and_origins_are_checked() {
+    let err = check("[server]\ntls_cert = \"cert.pem\"\n").unwrap_err();
+    assert!(err.contains("tls_key"), "{err}");
+    let err = check("[server]\nallowed_origins = [\"dash.example.com\"]\n").unwrap_err();
+    assert!(err.contains("server.allowed_origins[0]"), "{err}");
+    let err = check("[server]\nmax_ws_clients = 0\n").unwrap_err();
+    assert!(err.contains("max_ws_clients"), "{err}");
+}

@@ -21,7 +21,12 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     let mut running = start(config, config_path).await?;
     crate::memory::release_startup_pages();
     // One line on stdout that scripts and tests can wait for.
-    println!("perfwatch listening on http://{}", running.addr);
+    let scheme = if running.state.config.server.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("perfwatch listening on {scheme}://{}", running.addr);
     tokio::select! {
         () = shutdown_signal() => {}
         result = &mut running.server => {
@@ -111,7 +116,9 @@ pub async fn start(
         );
     }
 
+    raise_open_files_limit();
     let rules_dir = config.rules_dir.clone();
+    let tls = crate::server::tls_acceptor(&config.server).context("cannot serve TLS")?;
     let addr = config.listen_addr();
     // Bound before the delivery queue starts: with `port = 0`, only the
     // listener knows the port that notifications link back to.
@@ -192,7 +199,7 @@ pub async fn start(
 
     let ticking = tokio::spawn(ticker.run());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, state.clone(), async {
+    let server = tokio::spawn(crate::server::serve(listener, state.clone(), tls, async {
         let _ = stopped.await;
     }));
     Ok(Running {
@@ -260,6 +267,33 @@ impl AlertSink for ReportingChannel {
             });
             result
         })
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: each stream client
+/// holds a socket, and a common soft limit (1,024) is about the default
+/// `max_ws_clients` plus the store's and plugins' own files.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct given.
+    #[cfg(unix)]
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let soft = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::debug!(
+                    from = soft,
+                    to = limit.rlim_max,
+                    "raised the open files limit"
+                );
+            }
+        }
     }
 }
 

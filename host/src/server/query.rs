@@ -126,18 +126,32 @@ pub struct RangeParams {
 /// `step` as milliseconds (`60000`) or a duration (`60s`, `5m`, `1h`).
 fn step_ms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     let text = String::deserialize(deserializer)?;
+    parse_step(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// A step in milliseconds (`60000`) or as a duration (`60s`, `5m`, `1h`).
+pub(super) fn parse_step(text: &str) -> Result<i64, String> {
     let step = text
         .parse::<i64>()
-        .or_else(|_| parse_duration_ms(&text))
-        .map_err(|_| {
-            serde::de::Error::custom(format!(
-                "must be milliseconds or a duration like \"60s\", got {text:?}"
-            ))
-        })?;
+        .or_else(|_| parse_duration_ms(text))
+        .map_err(|_| format!("must be milliseconds or a duration like \"60s\", got {text:?}"))?;
     if step <= 0 {
-        return Err(serde::de::Error::custom("must be positive"));
+        return Err("must be positive".to_owned());
     }
-    Ok(Some(step))
+    Ok(step)
+}
+
+/// One range query, from the query string or from the stream's
+/// `get_history`: both are answered here.
+pub(super) struct RangeRequest {
+    pub metric: String,
+    pub selector: Labels,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub step: Option<i64>,
+    pub agg: Option<Aggregation>,
 }
 
 #[derive(Serialize)]
@@ -159,19 +173,34 @@ pub async fn query_range(
     State(state): State<AppState>,
     Params(params): Params<RangeParams>,
 ) -> Result<Json<RangeAnswer>, ApiError> {
-    let metric = metric(&params.metric)?;
-    let selector = selector(params.labels.as_deref())?;
-    let (start, end) = time_range(params.start, params.end, DEFAULT_QUERY_SPAN_MS)?;
+    let request = RangeRequest {
+        metric: params.metric,
+        selector: selector(params.labels.as_deref())?,
+        start: params.start,
+        end: params.end,
+        step: params.step,
+        agg: params.agg,
+    };
+    range(&state, request).await.map(Json)
+}
+
+/// A range query's answer, whoever asked.
+pub(super) async fn range(
+    state: &AppState,
+    request: RangeRequest,
+) -> Result<RangeAnswer, ApiError> {
+    let metric = metric(&request.metric)?;
+    let (start, end) = time_range(request.start, request.end, DEFAULT_QUERY_SPAN_MS)?;
     let query = RangeQuery {
         metric,
-        selector,
+        selector: request.selector,
         start_ms: start,
         end_ms: end,
-        step_ms: params.step.unwrap_or(DEFAULT_STEP_MS),
-        agg: params.agg.unwrap_or(Aggregation::Avg),
+        step_ms: request.step.unwrap_or(DEFAULT_STEP_MS),
+        agg: request.agg.unwrap_or(Aggregation::Avg),
     };
     let result = state.store.query_range(query).await?;
-    Ok(Json(RangeAnswer {
+    Ok(RangeAnswer {
         metric: result.metric,
         start,
         end,
@@ -179,7 +208,7 @@ pub async fn query_range(
         agg: result.agg,
         tier: result.tier,
         series: result.series,
-    }))
+    })
 }
 
 #[derive(Deserialize)]
