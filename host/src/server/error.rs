@@ -23,6 +23,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// A dependency (a plugin) failed; the message says which and why.
     Unavailable(String),
+    /// The host has nothing to answer yet (before its first tick).
+    NotReady(String),
     /// The host failed; details go to the log only.
     Internal(String),
 }
@@ -49,6 +51,7 @@ impl ApiError {
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             ApiError::Unavailable(m) => (StatusCode::BAD_GATEWAY, m),
+            ApiError::NotReady(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (

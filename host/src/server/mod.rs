@@ -91,6 +91,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/silences", Admin, silences::create),
         route(M::DELETE, "/api/v1/silences/{id}", Admin, silences::delete),
         route(M::GET, "/api/v1/bottlenecks", Read, status::bottlenecks),
+        route(M::GET, "/api/v1/health", Read, status::health),
         route(M::GET, "/api/v1/plugins", Read, status::plugins),
         route(M::GET, "/api/v1/deliveries", Read, status::deliveries),
         route(M::GET, "/api/v1/channels", Read, channels::list),

@@ -1,11 +1,12 @@
-//! What the engines report: `GET /api/v1/bottlenecks`, `/plugins`,
-//! `/deliveries` and `/rules`.
+//! What the engines report: `GET /api/v1/bottlenecks`, `/health`,
+//! `/plugins`, `/deliveries` and `/rules`.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::params::Params;
@@ -27,6 +28,29 @@ pub async fn bottlenecks(State(state): State<AppState>) -> Json<BottlenecksAnswe
         current: tracker.current(),
         resolved: tracker.recently_resolved().cloned().collect(),
     })
+}
+
+#[derive(Serialize)]
+pub struct HealthAnswer {
+    /// The tick the score is of, epoch ms.
+    timestamp: i64,
+    #[serde(flatten)]
+    health: Value,
+}
+
+/// `GET /api/v1/health`: the latest tick's health score and the parts that
+/// took points off (`analysis/health.rs`); 503 before the first tick.
+pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>, ApiError> {
+    let current = state.current.read().expect("current lock");
+    match (current["timestamp"].as_i64(), current.get("health")) {
+        (Some(timestamp), Some(health)) => Ok(Json(HealthAnswer {
+            timestamp,
+            health: health.clone(),
+        })),
+        _ => Err(ApiError::NotReady(
+            "no tick has run yet; the first health score comes with it".to_owned(),
+        )),
+    }
 }
 
 #[derive(Serialize)]

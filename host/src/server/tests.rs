@@ -391,3 +391,43 @@ fn hub_messages_keep_the_original_envelope() {
     let message = crate::hub::message("alert_resolved", &serde_json::json!({ "id": "a1" }));
     insta::assert_snapshot!(message, @r#"{"data":{"id":"a1"},"type":"alert_resolved"}"#);
 }
+
+#[tokio::test]
+async fn the_health_score_is_served_once_a_tick_has_made_one() {
+    let (app, state, _dir) = router();
+    let (status, body) = call(&app, "GET", "/api/v1/health", "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    // As the tick leaves it (analysis/health.rs makes the value).
+    *state.current.write().unwrap() = serde_json::json!({
+        "timestamp": 1764200000000_i64,
+        "system": {"cpuUsage": 90.0},
+        "health": {
+            "score": 94.0,
+            "parts": [
+                {"name": "alerts", "penalty": 0.0, "detail": "no alert firing"},
+                {"name": "headroom", "penalty": 6.0, "detail": "over 75 % use: CPU 90 %"}
+            ]
+        },
+    });
+    let (status, body) = call(&app, "GET", "/api/v1/health", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    insta::assert_json_snapshot!(body, @r#"
+    {
+      "timestamp": 1764200000000,
+      "score": 94.0,
+      "parts": [
+        {
+          "name": "alerts",
+          "penalty": 0.0,
+          "detail": "no alert firing"
+        },
+        {
+          "name": "headroom",
+          "penalty": 6.0,
+          "detail": "over 75 % use: CPU 90 %"
+        }
+      ]
+    }
+    "#);
+}

@@ -248,8 +248,11 @@ impl Session {
             return self.close(CLOSE_POLICY, &reason).await;
         }
         tracing::debug!(skipped, "a WebSocket client fell behind; resyncing it");
-        self.text(message("lagged", &json!({ "skipped": skipped })))
-            .await?;
+        // `skipped` at the top level too, where the clients read it;
+        // `data` like every other message.
+        let lagged =
+            json!({ "type": "lagged", "skipped": skipped, "data": { "skipped": skipped } });
+        self.text(lagged.to_string()).await?;
         self.text(initial_data(&self.state)).await
     }
 

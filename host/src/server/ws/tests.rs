@@ -279,7 +279,10 @@ async fn a_client_that_falls_behind_is_told_resynced_then_closed_if_it_keeps_lag
             .publish("metrics_update", &json!({"timestamp": i}));
     }
     let lagged = next(&mut client).await;
-    assert_eq!(lagged, json!({"type": "lagged", "data": {"skipped": 36}}));
+    assert_eq!(
+        lagged,
+        json!({"type": "lagged", "skipped": 36, "data": {"skipped": 36}})
+    );
     assert_eq!(next(&mut client).await["type"], "initial_data");
     for i in 36..100 {
         assert_eq!(next(&mut client).await["data"]["timestamp"], i);
