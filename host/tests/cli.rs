@@ -79,7 +79,7 @@ fn the_example_config_checks() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("6 channels"), "{stdout}");
     assert!(
-        stdout.contains("4 channels and 1 exporters accept their config"),
+        stdout.contains("4 channels and 7 exporters accept their config"),
         "{stdout}"
     );
     assert!(

@@ -414,20 +414,20 @@ async fn the_health_score_is_served_once_a_tick_has_made_one() {
     assert_eq!(status, StatusCode::OK, "{body}");
     insta::assert_json_snapshot!(body, @r#"
     {
-      "timestamp": 1764200000000,
-      "score": 94.0,
       "parts": [
         {
+          "detail": "no alert firing",
           "name": "alerts",
-          "penalty": 0.0,
-          "detail": "no alert firing"
+          "penalty": 0.0
         },
         {
+          "detail": "over 75 % use: CPU 90 %",
           "name": "headroom",
-          "penalty": 6.0,
-          "detail": "over 75 % use: CPU 90 %"
+          "penalty": 6.0
         }
-      ]
+      ],
+      "score": 94.0,
+      "timestamp": 1764200000000
     }
     "#);
 }
