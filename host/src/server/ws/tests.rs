@@ -485,6 +485,9 @@ async fn a_foreign_origin_is_refused_unless_allowed() {
     assert_eq!(upgrade_status(host.addr, "", &[]).await.0, 101, "no Origin");
 }
 
+/// A query string, request headers, and the status the upgrade gets.
+type UpgradeCase<'a> = (&'a str, &'a [(&'a str, &'a str)], u16);
+
 #[tokio::test]
 async fn the_token_travels_as_a_subprotocol_or_a_query_parameter() {
     let host = host(
@@ -492,7 +495,7 @@ async fn the_token_travels_as_a_subprotocol_or_a_query_parameter() {
         "[server]\nauth_token = \"adm1n\"\nread_tokens = [\"r3ad+/=\"]\n",
     )
     .await;
-    let cases: &[(&str, &[(&str, &str)], u16)] = &[
+    let cases: &[UpgradeCase] = &[
         ("", &[], 401),
         ("?token=wrong", &[], 401),
         ("?token=adm1n", &[], 101),
