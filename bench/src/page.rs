@@ -60,17 +60,13 @@ pub fn run() -> anyhow::Result<String> {
     );
     page.clear_events();
     time_to_first_chart(&mut page, &format!("{base}/"));
-    let weight: u64 = page
+    let page_files: Vec<_> = page
         .transfers()
-        .iter()
+        .into_iter()
         .filter(|t| matches!(t.kind.as_str(), "Document" | "Script" | "Stylesheet"))
-        .map(|t| t.bytes)
-        .sum();
-    let files = page
-        .transfers()
-        .iter()
-        .filter(|t| matches!(t.kind.as_str(), "Document" | "Script" | "Stylesheet"))
-        .count();
+        .collect();
+    let weight: u64 = page_files.iter().map(|t| t.bytes).sum();
+    let files = page_files.len();
 
     let mut runs = |cache_disabled: bool, url: &str, measure: fn(&mut Page, &str) -> Duration| {
         page.call(

@@ -59,43 +59,14 @@ remote_write:
 "#
             )
         };
-        let server = ServerProcess::start(
-            PROMETHEUS_BINARY,
-            "prometheus",
-            ("prometheus.yml", config),
-            |dir, addr| {
-                vec![
-                    format!("--config.file={}", dir.join("prometheus.yml").display()),
-                    format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-                    format!("--web.listen-address={addr}"),
-                ]
-            },
-        );
-        let addr = server.addr;
-        Self { server, addr }
+        Self::launch(config, None)
     }
 
     /// Starts Prometheus on a free loopback port over an existing TSDB
     /// directory (blocks made by `promtool tsdb create-blocks-from`),
     /// scraping nothing, so it answers queries from those blocks alone.
     pub fn on_tsdb(tsdb: &std::path::Path) -> Self {
-        let tsdb = tsdb.to_owned();
-        let server = ServerProcess::start(
-            PROMETHEUS_BINARY,
-            "prometheus",
-            ("prometheus.yml", |_| "global: {}\n".to_owned()),
-            |dir, addr| {
-                vec![
-                    format!("--config.file={}", dir.join("prometheus.yml").display()),
-                    format!("--storage.tsdb.path={}", tsdb.display()),
-                    // Blocks of any age stay queryable for the test.
-                    "--storage.tsdb.retention.time=100y".to_owned(),
-                    format!("--web.listen-address={addr}"),
-                ]
-            },
-        );
-        let addr = server.addr;
-        Self { server, addr }
+        Self::launch(|_| "global: {}\n".to_owned(), Some(tsdb.to_owned()))
     }
 
     /// Starts Prometheus on a free loopback port scraping `target`'s
@@ -113,16 +84,33 @@ scrape_configs:
 "#
             )
         };
+        Self::launch(config, None)
+    }
+
+    /// Runs the server with the config `config` makes of its address, over
+    /// `tsdb` (kept whatever the blocks' age) or a fresh one of its own.
+    fn launch(config: impl FnOnce(SocketAddr) -> String, tsdb: Option<std::path::PathBuf>) -> Self {
         let server = ServerProcess::start(
             PROMETHEUS_BINARY,
             "prometheus",
             ("prometheus.yml", config),
             |dir, addr| {
-                vec![
+                let mut args = vec![
                     format!("--config.file={}", dir.join("prometheus.yml").display()),
-                    format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
                     format!("--web.listen-address={addr}"),
-                ]
+                ];
+                match tsdb {
+                    Some(tsdb) => args.extend([
+                        format!("--storage.tsdb.path={}", tsdb.display()),
+                        // Blocks of any age stay queryable for the test.
+                        "--storage.tsdb.retention.time=100y".to_owned(),
+                    ]),
+                    None => args.push(format!(
+                        "--storage.tsdb.path={}",
+                        dir.join("tsdb").display()
+                    )),
+                }
+                args
             },
         );
         let addr = server.addr;
